@@ -1,0 +1,90 @@
+/// Reverse-mode automatic differentiation by a tape of nodes with backward closures.
+///
+/// Every op that has at least one input with `requiresGrad` (while ``Autograd/isEnabled``) attaches a
+/// ``TapeNode`` to its output. The node holds its inputs and a closure that, given the output's gradient,
+/// *accumulates* into the inputs' gradients — but only into those that require grad, which is how frozen
+/// parameters cost no weight-gradient GEMM. ``Tensor/backward(gradient:)`` walks the graph in reverse
+/// topological order. Inference paths run with no input requiring grad (or inside ``Autograd/noGrad(_:)``)
+/// and record nothing.
+public enum Autograd {
+    /// Global switch; processes are single-threaded trainers, so a plain static is enough.
+    nonisolated(unsafe) public static var isEnabled = true
+
+    /// Runs `body` without recording a tape (generation, evaluation).
+    public static func noGrad<R>(_ body: () throws -> R) rethrows -> R {
+        let saved = isEnabled
+        isEnabled = false
+        defer { isEnabled = saved }
+        return try body()
+    }
+
+    /// Whether an op with these inputs must record itself.
+    @inline(__always)
+    static func needsGrad(_ inputs: Tensor...) -> Bool {
+        guard isEnabled else { return false }
+        for t in inputs where t.requiresGrad { return true }
+        return false
+    }
+}
+
+/// One recorded op: its inputs and how to push the output gradient into them.
+final class TapeNode {
+    let inputs: [Tensor]
+    /// Receives the output gradient; must only accumulate into inputs whose `requiresGrad` is true.
+    let backward: (Tensor) -> Void
+    init(inputs: [Tensor], backward: @escaping (Tensor) -> Void) {
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+extension Tensor {
+    /// Records `backward` on the tape for this output if any input requires grad.
+    /// The closure must not capture `self` (the output) strongly — capture `storage` instead — or the
+    /// output would own itself through its node.
+    @discardableResult
+    func record(_ inputs: [Tensor], _ backward: @escaping (Tensor) -> Void) -> Tensor {
+        guard Autograd.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return self }
+        requiresGrad = true
+        node = TapeNode(inputs: inputs, backward: backward)
+        return self
+    }
+
+    /// Back-propagates from this tensor. With no `gradient`, the tensor must have one element and the
+    /// seed is 1 (a loss). Gradients accumulate into `grad` of every leaf with `requiresGrad`; the tape
+    /// is released afterwards so intermediates are freed.
+    public func backward(gradient: Tensor? = nil) {
+        precondition(requiresGrad, "backward() on a tensor that does not require grad (no trainable input, or computed under noGrad)")
+        let seed: Tensor
+        if let gradient {
+            precondition(gradient.shape == shape, "backward gradient shape \(gradient.shape) ≠ tensor shape \(shape)")
+            seed = gradient
+        } else {
+            precondition(count == 1, "backward() without a gradient needs a one-element tensor, shape is \(shape)")
+            seed = Tensor.filled(shape, value: 1)
+        }
+        // Iterative DFS for a reverse topological order (recursion could overflow on deep graphs).
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (t, expanded) = stack.popLast() {
+            if expanded { order.append(t); continue }
+            if !visited.insert(ObjectIdentifier(t)).inserted { continue }
+            stack.append((t, true))
+            if let node = t.node {
+                for input in node.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
+                    stack.append((input, false))
+                }
+            }
+        }
+        let g = gradPointer()
+        for i in 0..<count { g[i] += seed.data[i] }
+        for t in order.reversed() {
+            guard let node = t.node else { continue }
+            if let g = t.grad { node.backward(g) }
+            // Free the intermediate gradient and break the graph: this tape is used once.
+            t.grad = nil
+            t.node = nil
+        }
+    }
+}

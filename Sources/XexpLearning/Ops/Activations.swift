@@ -1,0 +1,87 @@
+import Foundation
+
+/// Pointwise activations. Each is a function and its derivative (given input x and output y); a
+/// generic driver specialises the loops per activation. Definitions match PyTorch's (`nn.GELU()` exact
+/// erf form, `nn.Hardswish`, `nn.Hardsigmoid`, `nn.Mish`), including which side of a kink gets which
+/// derivative.
+protocol UnaryKernel {
+    static func f(_ x: Float) -> Float
+    static func df(_ x: Float, _ y: Float) -> Float
+}
+
+enum ReLUKernel: UnaryKernel {
+    static func f(_ x: Float) -> Float { x > 0 ? x : 0 }
+    static func df(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : 0 }
+}
+enum SiLUKernel: UnaryKernel {
+    static func f(_ x: Float) -> Float { x / (1 + expf(-x)) }
+    static func df(_ x: Float, _ y: Float) -> Float {
+        let s = 1 / (1 + expf(-x))
+        return s * (1 + x * (1 - s))
+    }
+}
+enum GELUKernel: UnaryKernel {
+    static func f(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
+    static func df(_ x: Float, _ y: Float) -> Float {
+        let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
+        let pdf = expf(-0.5 * x * x) * 0.39894228040143268
+        return cdf + x * pdf
+    }
+}
+enum MishKernel: UnaryKernel {
+    // softplus with PyTorch's overflow guard: log1p(exp(x)) ≈ x for large x.
+    @inline(__always) static func softplus(_ x: Float) -> Float { x > 20 ? x : log1pf(expf(x)) }
+    static func f(_ x: Float) -> Float { x * tanhf(softplus(x)) }
+    static func df(_ x: Float, _ y: Float) -> Float {
+        let t = tanhf(softplus(x))
+        let s = 1 / (1 + expf(-x))
+        return t + x * s * (1 - t * t)
+    }
+}
+enum HardswishKernel: UnaryKernel {
+    static func f(_ x: Float) -> Float { x * min(max(x + 3, 0), 6) / 6 }
+    static func df(_ x: Float, _ y: Float) -> Float { x < -3 ? 0 : (x <= 3 ? x / 3 + 0.5 : 1) }
+}
+enum HardsigmoidKernel: UnaryKernel {
+    static func f(_ x: Float) -> Float { min(max(x + 3, 0), 6) / 6 }
+    static func df(_ x: Float, _ y: Float) -> Float { x > -3 && x < 3 ? 1.0 / 6.0 : 0 }
+}
+
+func unary<K: UnaryKernel>(_ x: Tensor, _: K.Type) -> Tensor {
+    let y = Tensor(shape: x.shape)
+    let px = x.data, py = y.data
+    for i in 0..<x.count { py[i] = K.f(px[i]) }
+    let ys = y.storage
+    return y.record([x]) { g in
+        let gx = x.gradPointer(), pg = g.data, yv = ys.pointer
+        for i in 0..<g.count { gx[i] += pg[i] * K.df(px[i], yv[i]) }
+    }
+}
+
+extension Tensor {
+    public func relu() -> Tensor { unary(self, ReLUKernel.self) }
+    public func silu() -> Tensor { unary(self, SiLUKernel.self) }
+    /// Exact GELU, `0.5·x·(1 + erf(x/√2))` (PyTorch's default, used by CLIP and `mlp2x_gelu`).
+    public func gelu() -> Tensor { unary(self, GELUKernel.self) }
+    public func mish() -> Tensor { unary(self, MishKernel.self) }
+    public func hardswish() -> Tensor { unary(self, HardswishKernel.self) }
+    public func hardsigmoid() -> Tensor { unary(self, HardsigmoidKernel.self) }
+}
+
+/// SwiGLU gate, fused: `silu(gate) * up` (LLaMA MLP), one pass and one tape node instead of three.
+public func swiglu(gate: Tensor, up: Tensor) -> Tensor {
+    precondition(gate.shape == up.shape, "swiglu: gate \(gate.shape) and up \(up.shape) differ")
+    let y = Tensor(shape: gate.shape)
+    let pg = gate.data, pu = up.data, py = y.data
+    for i in 0..<y.count { py[i] = SiLUKernel.f(pg[i]) * pu[i] }
+    return y.record([gate, up]) { g in
+        let gy = g.data
+        let gg = gate.requiresGrad ? gate.gradPointer() : nil
+        let gu = up.requiresGrad ? up.gradPointer() : nil
+        for i in 0..<g.count {
+            let s = 1 / (1 + expf(-pg[i]))
+            gu?[i] += gy[i] * pg[i] * s
+            gg?[i] += gy[i] * pu[i] * s * (1 + pg[i] * (1 - s))
+        }
+    }
+}

@@ -1,0 +1,113 @@
+/// Fused scaled-dot-product attention, forward and backward, for multi-head and grouped-query heads.
+///
+/// Layout is the one linear layers produce: `q` is `[B, T, Hq·Dh]`, `k` and `v` are `[B, S, Hkv·Dh]`,
+/// the output is `[B, T, Hq·Dh]`. Heads are addressed in place through GEMM row strides, so there are no
+/// transposes or head copies. Query head `h` reads key/value head `h / (Hq / Hkv)` (HF `repeat_kv`).
+/// One op, one tape node: scores, masking, softmax and the value product are fused, and the backward
+/// pass reuses the saved probabilities.
+
+/// Which keys each query may see.
+public struct AttentionMask: Sendable {
+    /// Query `i` sees keys `j ≤ queryOffset + i`.
+    public var causal: Bool
+    /// Optional `[B, S]` (row-major) flags: `true` = the key is a real token, `false` = padding.
+    public var keyPadding: [Bool]?
+    /// Absolute position of the first query (the KV-cache length during generation).
+    public var queryOffset: Int
+
+    public init(causal: Bool, keyPadding: [Bool]? = nil, queryOffset: Int = 0) {
+        self.causal = causal
+        self.keyPadding = keyPadding
+        self.queryOffset = queryOffset
+    }
+    public static let none = AttentionMask(causal: false)
+    public static let causal = AttentionMask(causal: true)
+}
+
+/// softmax(q·kᵀ·scale + mask)·v. `keyLength` uses only the first rows of `k`/`v` (a preallocated KV
+/// cache of capacity `k.shape[1]`). `scale` defaults to 1/√Dh. Queries with no visible key output zeros.
+public func attention(
+    q: Tensor, k: Tensor, v: Tensor, heads: Int, kvHeads: Int,
+    mask: AttentionMask = .none, keyLength: Int? = nil, scale: Float? = nil
+) -> Tensor {
+    precondition(q.rank == 3 && k.rank == 3 && v.rank == 3, "attention expects [B, T, H·Dh] tensors, got \(q.shape), \(k.shape), \(v.shape)")
+    precondition(heads % kvHeads == 0, "attention: \(heads) query heads are not a multiple of \(kvHeads) key/value heads")
+    let (bsz, t, dq) = (q.shape[0], q.shape[1], q.shape[2])
+    precondition(dq % heads == 0, "attention: width \(dq) is not divisible by \(heads) heads")
+    let dh = dq / heads
+    let ldq = dq, ldk = kvHeads * dh
+    precondition(k.shape == v.shape && k.shape[0] == bsz && k.shape[2] == ldk,
+                 "attention: k \(k.shape) / v \(v.shape) do not fit q \(q.shape) with \(kvHeads) kv heads")
+    let sMax = k.shape[1]
+    let s = keyLength ?? sMax
+    precondition(s <= sMax, "attention: keyLength \(s) exceeds k rows \(sMax)")
+    let padStride = mask.keyPadding.map { $0.count / bsz } ?? 0
+    if let pad = mask.keyPadding { precondition(pad.count == bsz * padStride && padStride >= s, "attention: keyPadding has \(pad.count) flags, need B·S = \(bsz)·\(s)") }
+    let group = heads / kvHeads
+    let alpha = scale ?? 1 / Float(dh).squareRoot()
+    let record = Autograd.needsGrad(q, k, v)
+
+    let y = Tensor(shape: [bsz, t, dq])
+    // Probabilities are kept for backward only when recording; inference uses one T×S scratch.
+    let probs = Tensor(shape: record ? [bsz, heads, t, s] : [t, s])
+    let (pq, pk, pv, py, pp) = (q.data, k.data, v.data, y.data, probs.data)
+    for b in 0..<bsz {
+        for h in 0..<heads {
+            let p = record ? pp + (b * heads + h) * t * s : pp
+            let qh = pq + b * t * ldq + h * dh
+            let kvOff = b * sMax * ldk + (h / group) * dh
+            GEMM.sgemm(transA: false, transB: true, m: t, n: s, k: dh, alpha: alpha,
+                       a: qh, lda: ldq, b: pk + kvOff, ldb: ldk, beta: 0, c: p, ldc: s)
+            for i in 0..<t {
+                let row = p + i * s
+                let limit = mask.causal ? max(0, min(s, mask.queryOffset + i + 1)) : s
+                if let pad = mask.keyPadding {
+                    for j in 0..<limit where !pad[b * padStride + j] { row[j] = -.infinity }
+                }
+                softmaxRow(row, row, limit)
+                if limit < s { (row + limit).update(repeating: 0, count: s - limit) }
+            }
+            GEMM.sgemm(transA: false, transB: false, m: t, n: dh, k: s, alpha: 1,
+                       a: p, lda: s, b: pv + kvOff, ldb: ldk, beta: 0, c: py + b * t * ldq + h * dh, ldc: ldq)
+        }
+    }
+    guard record else { return y }
+    return y.record([q, k, v]) { g in
+        let pg = g.data
+        let gq = q.requiresGrad ? q.gradPointer() : nil
+        let gk = k.requiresGrad ? k.gradPointer() : nil
+        let gv = v.requiresGrad ? v.gradPointer() : nil
+        let ds = UnsafeMutablePointer<Float>.allocate(capacity: t * s)
+        defer { ds.deallocate() }
+        for b in 0..<bsz {
+            for h in 0..<heads {
+                let p = pp + (b * heads + h) * t * s
+                let go = pg + b * t * ldq + h * dh
+                let qOff = b * t * ldq + h * dh
+                let kvOff = b * sMax * ldk + (h / group) * dh
+                if let gv {  // dV += Pᵀ·dO (heads of a group accumulate into the same kv head)
+                    GEMM.sgemm(transA: true, transB: false, m: s, n: dh, k: t, alpha: 1,
+                               a: p, lda: s, b: go, ldb: ldq, beta: 1, c: gv + kvOff, ldc: ldk)
+                }
+                guard gq != nil || gk != nil else { continue }
+                // dP = dO·Vᵀ, then dS = P ∘ (dP − rowsum(dP ∘ P)); masked entries have P = 0.
+                GEMM.sgemm(transA: false, transB: true, m: t, n: s, k: dh, alpha: 1,
+                           a: go, lda: ldq, b: pv + kvOff, ldb: ldk, beta: 0, c: ds, ldc: s)
+                for i in 0..<t {
+                    let pr = p + i * s, dr = ds + i * s
+                    var dot: Float = 0
+                    for j in 0..<s { dot += pr[j] * dr[j] }
+                    for j in 0..<s { dr[j] = pr[j] * (dr[j] - dot) }
+                }
+                if let gq {
+                    GEMM.sgemm(transA: false, transB: false, m: t, n: dh, k: s, alpha: alpha,
+                               a: ds, lda: s, b: pk + kvOff, ldb: ldk, beta: 1, c: gq + qOff, ldc: ldq)
+                }
+                if let gk {
+                    GEMM.sgemm(transA: true, transB: false, m: s, n: dh, k: t, alpha: alpha,
+                               a: ds, lda: s, b: pq + qOff, ldb: ldq, beta: 1, c: gk + kvOff, ldc: ldk)
+                }
+            }
+        }
+    }
+}
