@@ -1,3 +1,12 @@
+import Foundation
+
+/// Thread-local flag storage for `Autograd.isEnabled` (non-nil = disabled, so the default is enabled).
+private let gradDisabledKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
+
 /// Reverse-mode automatic differentiation by a tape of nodes with backward closures.
 ///
 /// Every op that has at least one input with `requiresGrad` (while ``Autograd/isEnabled``) attaches a
@@ -7,8 +16,12 @@
 /// topological order. Inference paths run with no input requiring grad (or inside ``Autograd/noGrad(_:)``)
 /// and record nothing.
 public enum Autograd {
-    /// Global switch; processes are single-threaded trainers, so a plain static is enough.
-    nonisolated(unsafe) public static var isEnabled = true
+    /// Whether ops record the tape, per thread: a `noGrad` block on one thread (say, an evaluation task)
+    /// must not silently stop recording in a training step running on another.
+    public static var isEnabled: Bool {
+        get { pthread_getspecific(gradDisabledKey) == nil }
+        set { pthread_setspecific(gradDisabledKey, newValue ? nil : UnsafeRawPointer(bitPattern: 1)) }
+    }
 
     /// Runs `body` without recording a tape (generation, evaluation).
     public static func noGrad<R>(_ body: () throws -> R) rethrows -> R {

@@ -77,6 +77,7 @@ public func attention(
         let gq = q.requiresGrad ? q.gradPointer() : nil
         let gk = k.requiresGrad ? k.gradPointer() : nil
         let gv = v.requiresGrad ? v.gradPointer() : nil
+        let pp = probs.data  // capture the tensor, not just its pointer, so the buffer outlives forward
         let ds = UnsafeMutablePointer<Float>.allocate(capacity: t * s)
         defer { ds.deallocate() }
         for b in 0..<bsz {
