@@ -1,0 +1,70 @@
+// swift-tools-version: 6.0
+//
+// The house, top to bottom (data flows one way: spec → trials → job graph → scheduler → store → tables):
+//
+//   xexp                  thin executable: hands argv to XexpCommands
+//   XexpCommands          one file per subcommand; turns domain errors into exit codes
+//   XexpOrchestration     spec, job graph, scheduler, store, reports; knows jobs, never tensors
+//   XexpLearning          tensors, autodiff, optimiser, checkpoints on OpenBLAS; knows nothing of SQLite or scheduling
+//   CSpawn                fork/exec of job processes with a parent-death watchdog (must be C: code after fork)
+//   COpenBLAS             system library: cblas.h from Debian's libopenblas-dev
+import PackageDescription
+
+let package = Package(
+    name: "xexp",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "xexp", targets: ["xexp"]),
+        .library(name: "XexpOrchestration", targets: ["XexpOrchestration"]),
+        .library(name: "XexpLearning", targets: ["XexpLearning"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "xexp",
+            dependencies: ["XexpCommands"]
+        ),
+        .target(
+            name: "XexpCommands",
+            dependencies: [
+                "XexpOrchestration",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "XexpOrchestration",
+            dependencies: [
+                "CSpawn",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(name: "CSpawn"),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "XexpLearning",
+            dependencies: ["COpenBLAS"]
+        ),
+        .testTarget(
+            name: "XexpOrchestrationTests",
+            dependencies: ["XexpOrchestration"]
+        ),
+        .testTarget(
+            name: "XexpCommandsTests",
+            dependencies: ["XexpCommands", "XexpOrchestration"]
+        ),
+        .testTarget(
+            name: "XexpLearningTests",
+            dependencies: ["XexpLearning"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

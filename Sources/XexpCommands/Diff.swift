@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import XexpOrchestration
+
+/// `xexp diff A B`: compare two sweeps (or two runs of one) metric by metric.
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two sweeps: for each shared row and metric, A, B and B − A.",
+        discussion: "References are NAME (latest run), NAME@K (K-th run, from 1) or NAME@-K (K runs before the latest).")
+
+    @Argument(help: ArgumentHelp("The baseline sweep reference.", valueName: "a"))
+    var a: String
+
+    @Argument(help: ArgumentHelp("The sweep reference compared with it.", valueName: "b"))
+    var b: String
+
+    @Option(help: "Output format: text, md, csv or json.")
+    var format: ReportFormat = .text
+
+    @Flag(help: "Show only metrics whose value differs.")
+    var onlyChanged = false
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let store = try self.store.openExisting()
+        let left = try query { try store.results(of: SweepReference(parsing: a)) }
+        let right = try query { try store.results(of: SweepReference(parsing: b)) }
+        print(SweepDiff(a: left, b: right, onlyChanged: onlyChanged).report.render(format), terminator: "")
+    }
+}

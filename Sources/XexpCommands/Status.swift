@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import XexpOrchestration
+
+/// `xexp status [SWEEP]`: job counts per sweep, or one sweep's unfinished jobs with their errors.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show every sweep's job counts, or one sweep's failed jobs.")
+
+    @Argument(help: ArgumentHelp("A sweep (NAME or NAME@K). Without it, every sweep is listed.", valueName: "sweep"))
+    var sweep: String?
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let store = try self.store.openExisting()
+        let states: [JobStatus] = [.done, .running, .pending, .failed, .timeout, .blocked, .interrupted]
+        guard let sweep else {
+            let all = try query { try store.overview() }
+            if all.isEmpty { print("no sweeps in \(store.url.path)"); return }
+            var rows: [[ReportTable.Cell]] = []
+            for o in all {
+                rows.append([.text(o.name), .number(Double(o.invocations))] + states.map { .number(Double(o.counts[$0] ?? 0)) } + [.number(Double(o.total))])
+            }
+            print(ReportTable(columns: ["sweep", "runs"] + states.map(\.rawValue) + ["total"], rows: rows, keyColumns: 1).render(.text), terminator: "")
+            return
+        }
+        let reference = try query { try SweepReference(parsing: sweep) }
+        let (overview, problems) = try query { try store.problems(of: reference) }
+        let counts = states.compactMap { s in overview.counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
+        print("\(overview.name): \(overview.total) jobs — \(counts)")
+        for job in problems where job.status != .pending {
+            print("\n\(job.status.rawValue)  \(job.stage)  \(job.id)  (attempts: \(job.attempts))  \(store.runsDirectory.appendingPathComponent(job.id).path)")
+            if let error = job.error {
+                print(error.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
+            }
+        }
+    }
+}

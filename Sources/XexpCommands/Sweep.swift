@@ -1,0 +1,94 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import XexpOrchestration
+
+/// `xexp sweep SPEC`: run a sweep, or resume it (running it again is the resume).
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run or resume a sweep: done jobs are reused, everything else runs.",
+        discussion: """
+            Exit status: 0 when every job is done; 1 when a job failed, timed out or was blocked; 2 for a bad spec or \
+            option (nothing is run or written); 130 when interrupted (SIGINT/SIGTERM; running jobs are recorded as \
+            interrupted and run again on the next `xexp sweep`).
+            """)
+
+    @Argument(help: ArgumentHelp("The experiment spec (JSON).", valueName: "spec"))
+    var spec: String
+
+    @Option(help: ArgumentHelp("Jobs run at once (default: the number of cores). BLAS threads per job = cores / jobs.", valueName: "n"))
+    var jobs: Int?
+
+    @Flag(help: "List the trials and jobs (shared jobs visible) and run nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Run this stage's jobs again even if done, and everything after them (repeatable).", valueName: "stage"))
+    var rerun: [String] = []
+
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+    }
+
+    func run() throws {
+        let plan: SweepPlan
+        do { plan = try SweepPlan(specAt: URL(fileURLWithPath: spec), displayPath: spec) } catch {
+            throw fail(error.description, status: ExitStatus.usage)
+        }
+        for stage in rerun where !plan.graph.stageOrder.contains(stage) {
+            throw fail("--rerun \(stage): no such stage in \(spec); stages: \(plan.graph.stageOrder.joined(separator: ", "))", status: ExitStatus.usage)
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let options = SchedulerOptions(slots: jobs ?? cores, cores: cores)
+
+        if dryRun {
+            // A dry run reads the store if there is one, to show what would be reused; it never creates one.
+            var statuses: [JobID: JobStatus] = [:]
+            if FileManager.default.fileExists(atPath: store.url.path) {
+                statuses = (try? store.openStore().statuses(of: plan.graph.jobs.map(\.id))) ?? [:]
+            }
+            print(plan.describe(statuses: statuses, toRun: plan.jobsToRun(statuses: statuses, rerun: Set(rerun))), terminator: "")
+            return
+        }
+
+        let store = try self.store.openStore()
+        let runner = SweepRunner(plan: plan, store: store, options: options, rerun: Set(rerun))
+        let progress = Progress(sweep: plan.spec.name, interactive: isatty(STDERR_FILENO) == 1)
+        let signals = Sweep.trapSignals { name in runner.stop(reason: "received \(name)") }
+        defer { signals.forEach { $0.cancel() } }
+
+        let result: SweepRunner.Result
+        do {
+            result = try runner.run(invocationOptions: "jobs=\(options.slots)" + rerun.map { " rerun=\($0)" }.joined(),
+                                    started: { toRun, reused in progress.begin(toRun: toRun, reused: reused, slots: options.slots) },
+                                    observer: { progress.handle($0) })
+        } catch let error as StoreError {
+            throw fail(error.description, status: ExitStatus.failure)
+        }
+        progress.end()
+        let s = result.summary
+        print("sweep \(plan.spec.name) (run \(result.seq)): \(result.totalJobs) jobs — \(s.done) ran, \(result.reused) reused, "
+              + "\(s.failed) failed, \(s.blocked) blocked, \(s.interrupted) interrupted; \(Progress.clock(progress.elapsed))")
+        if !result.succeeded && !s.interruptedBySignal {
+            print("see `xexp status \(plan.spec.name)` for the errors; `xexp sweep \(spec)` again retries what did not finish")
+        }
+        if s.interruptedBySignal {
+            print("interrupted; `xexp sweep \(spec)` resumes where this stopped")
+            throw ExitCode(ExitStatus.interrupted)
+        }
+        if !result.succeeded { throw ExitCode(ExitStatus.failure) }
+        print("results: xexp table \(plan.spec.name)")
+    }
+
+    /// SIGINT and SIGTERM stop the sweep cleanly instead of killing xexp (whose jobs would then die unrecorded).
+    static func trapSignals(_ handler: @escaping @Sendable (String) -> Void) -> [DispatchSourceSignal] {
+        [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")].map { (number, name) in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { handler(name) }
+            source.resume()
+            return source
+        }
+    }
+}

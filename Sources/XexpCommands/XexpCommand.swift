@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import XexpOrchestration
+
+/// The `xexp` command line: one subcommand per file in this library.
+public struct XexpCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "xexp",
+        abstract: "Run ablation sweeps, resume them, and compare their results.",
+        discussion: """
+            A sweep is a JSON spec (see Experiments/). `xexp sweep SPEC` runs it and is also how an interrupted sweep \
+            resumes. Results live in an SQLite store (Results/xexp.sqlite by default; --db or XEXP_DB to change).
+            """,
+        version: toolkitVersion,
+        subcommands: [Sweep.self, Status.self, Table.self, Diff.self, Export.self, Plot.self]
+    )
+
+    public init() {}
+}
+
+/// Exit statuses, documented in the README.
+enum ExitStatus {
+    /// Some job failed, timed out or was blocked; or a store/report error.
+    static let failure: Int32 = 1
+    /// The user's input is wrong (spec, options, references): nothing was run or written.
+    static let usage: Int32 = 2
+    /// Interrupted by SIGINT/SIGTERM.
+    static let interrupted: Int32 = 130
+}
+
+/// Prints `message` to stderr as `xexp: message` and exits with `status`.
+func fail(_ message: String, status: Int32) -> ExitCode {
+    FileHandle.standardError.write(Data("xexp: \(message)\n".utf8))
+    return ExitCode(status)
+}
+
+/// Writes report output to a file atomically (never half-written) or to stdout.
+func emit(_ text: String, to path: String?) throws {
+    guard let path else {
+        FileHandle.standardOutput.write(Data(text.utf8))
+        return
+    }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw fail("cannot write \(path): \(error.localizedDescription); check that its directory exists and is writable", status: ExitStatus.failure)
+    }
+}

@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+
+/// A job's identity: a hash of what it runs, so equal work is shared within and across sweeps.
+public typealias JobID = String
+
+/// One stage instantiated for one or more trials (all trials whose substitution gives the same command).
+public struct Job: Sendable {
+    public var id: JobID
+    public var stage: String
+    /// Command and environment templates, bound to this job's trial parameters and upstream jobs.
+    public var command: [CommandTemplate]
+    public var env: [(key: String, value: CommandTemplate)]
+    /// Parameters of the first trial that produced this job; only those the templates use affect the output.
+    public var parameters: Parameters
+    /// Upstream job for each stage this job runs after (directly or transitively, for `{STAGE.dir}`).
+    public var upstreamByStage: [String: JobID]
+    /// Direct upstream jobs: the ones that must be done first.
+    public var upstream: [JobID]
+    public var timeout: Double?
+    public var retries: Int
+
+    /// The argv and environment with every placeholder resolved against a runs directory.
+    public func resolved(runsDirectory: URL) -> (argv: [String], env: [(String, String)]) {
+        let resolve: (CommandTemplate.Reference) -> String? = { reference in
+            switch reference {
+            case .parameter(let name): return parameters[name]?.description
+            case .stageDirectory(let stage): return upstreamByStage[stage].map { runsDirectory.appendingPathComponent($0).path }
+            case .jobDirectory: return runsDirectory.appendingPathComponent(id).path
+            }
+        }
+        let argv = command.map { (try? $0.render(resolve).get()) ?? "" }
+        let env = self.env.map { ($0.key, (try? $0.value.render(resolve).get()) ?? "") }
+        return (argv, env)
+    }
+
+    /// The command as the store records it: directories shown relative to the runs directory.
+    public var displayCommand: [String] { resolved(runsDirectory: URL(fileURLWithPath: "$RUNS")).argv }
+}
+
+/// The jobs of a sweep, shared across trials, with each trial's job per stage.
+public struct JobGraph: Sendable {
+    /// Jobs in a topological order (every job after its upstream jobs).
+    public private(set) var jobs: [Job] = []
+    public private(set) var index: [JobID: Int] = [:]
+    /// For each trial (same order as the input), its job per stage name.
+    public private(set) var trialJobs: [[String: JobID]] = []
+    public let stageOrder: [String]
+
+    public subscript(id: JobID) -> Job? { index[id].map { jobs[$0] } }
+
+    /// Instantiates `stages` for every trial. Fails (with a spec error) only if a trial lacks a parameter a stage
+    /// uses, which validation cannot see when parameters come from `include` entries of differing shapes.
+    public init(stages: [StageSpec], trials: [Trial], specFile: String) throws(SpecError) {
+        let ordered = JobGraph.topologicalOrder(stages)
+        stageOrder = ordered.map(\.name)
+        let stagePosition = Dictionary(uniqueKeysWithValues: stages.enumerated().map { ($1.name, $0) })
+        let ancestors = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, Validator.ancestors(of: $0.name, in: stages)) })
+
+        for trial in trials {
+            var mine: [String: JobID] = [:]
+            for stage in ordered {
+                let pointer = JSONPointer(["stages", String(stagePosition[stage.name]!)])
+                var templates: [CommandTemplate] = []
+                for arg in stage.command { templates.append(try JobGraph.template(arg, file: specFile, pointer: pointer)) }
+                var env: [(key: String, value: CommandTemplate)] = []
+                for entry in stage.env { env.append((entry.key, try JobGraph.template(entry.value, file: specFile, pointer: pointer))) }
+                let upstreamByStage = Dictionary(uniqueKeysWithValues: ancestors[stage.name]!.map { ($0, mine[$0]!) })
+                var job = Job(id: "", stage: stage.name, command: templates, env: env, parameters: trial.parameters,
+                              upstreamByStage: upstreamByStage, upstream: stage.after.map { mine[$0]! }.sorted(),
+                              timeout: stage.timeout, retries: stage.retries)
+                for case .parameter(let name) in (templates + env.map(\.value)).flatMap(\.references)
+                where trial.parameters[name] == nil {
+                    throw SpecError(file: specFile, location: pointer.description,
+                                    message: "stage \"\(stage.name)\" uses {\(name)}, but the trial \(trial.parameters.json.jsonText) has no parameter \"\(name)\"; set it in \"base\" or in that included trial")
+                }
+                job.id = JobGraph.identity(of: job, salt: stage.identitySalt)
+                mine[stage.name] = job.id
+                if index[job.id] == nil {
+                    index[job.id] = jobs.count
+                    jobs.append(job)
+                }
+            }
+            trialJobs.append(mine)
+        }
+    }
+
+    static func template(_ text: String, file: String, pointer: JSONPointer) throws(SpecError) -> CommandTemplate {
+        do { return try CommandTemplate(text) } catch { throw SpecError(file: file, location: pointer.description, message: error.message) }
+    }
+
+    /// SHA-256 over the stage name, the substituted command and environment (directories written as job ids, so
+    /// identity does not depend on where the store lives), the upstream job ids and the stage's salt.
+    static func identity(of job: Job, salt: String) -> JobID {
+        let resolve: (CommandTemplate.Reference) -> String? = { reference in
+            switch reference {
+            case .parameter(let name): return job.parameters[name]?.description
+            case .stageDirectory(let stage): return "{dir:" + (job.upstreamByStage[stage] ?? "") + "}"
+            case .jobDirectory: return "{job.dir}"
+            }
+        }
+        let canonical: JSONValue = .array([
+            .string("xexp-job/1"),
+            .string(job.stage),
+            .array(job.command.map { .string((try? $0.render(resolve).get()) ?? "") }),
+            .array(job.env.map { .array([.string($0.key), .string((try? $0.value.render(resolve).get()) ?? "")]) }),
+            .array(job.upstream.map { .string($0) }),
+            .string(salt),
+        ])
+        let digest = SHA256.hash(data: Data(canonical.jsonText.utf8))
+        return digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func topologicalOrder(_ stages: [StageSpec]) -> [StageSpec] {
+        var placed = Set<String>()
+        var result: [StageSpec] = []
+        while result.count < stages.count {
+            // Validation has rejected cycles, so each pass places at least one stage; spec order breaks ties.
+            for stage in stages where !placed.contains(stage.name) && stage.after.allSatisfy(placed.contains) {
+                placed.insert(stage.name)
+                result.append(stage)
+            }
+        }
+        return result
+    }
+
+    /// Jobs that depend directly on each job.
+    public var downstream: [JobID: [JobID]] {
+        var result: [JobID: [JobID]] = [:]
+        for job in jobs { for up in job.upstream { result[up, default: []].append(job.id) } }
+        return result
+    }
+
+    /// Length of the longest chain of jobs from each job to the end of the graph (itself included): the
+    /// scheduler starts the job with the longest remaining path first so the sweep ends early.
+    public var remainingPathLength: [JobID: Int] {
+        var length: [JobID: Int] = [:]
+        let down = downstream
+        for job in jobs.reversed() {
+            length[job.id] = 1 + ((down[job.id] ?? []).compactMap { length[$0] }.max() ?? 0)
+        }
+        return length
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Turns an invocation's trials into `xexp table`'s rows: one per distinct setting of the varying parameters,
+/// seeds aggregated into a mean (and a sample standard deviation when there are several seeds).
+public struct SweepTable: Sendable {
+    public struct Row: Sendable {
+        public var parameters: Parameters
+        public var trials: [TrialResult]
+        public var mean: [String: Double]
+        public var std: [String: Double]
+    }
+
+    /// Parameters (other than `seed`) whose value differs between trials, in spec order.
+    public var varying: [String]
+    public var metricNames: [String]
+    public var rows: [Row]
+    public var hasSeveralSeeds: Bool
+
+    public init(_ results: InvocationResults, metrics: [String]? = nil) {
+        varying = SweepTable.varyingParameters(results.trials.map(\.parameters))
+        metricNames = metrics ?? results.metricNames
+        var groups: [[ParameterValue?]: Int] = [:]
+        var rows: [Row] = []
+        for trial in results.trials {
+            let key = varying.map { trial.parameters[$0] }
+            if let i = groups[key] { rows[i].trials.append(trial); continue }
+            groups[key] = rows.count
+            var p = Parameters()
+            for name in varying { p[name] = trial.parameters[name] }
+            rows.append(Row(parameters: p, trials: [trial], mean: [:], std: [:]))
+        }
+        for i in rows.indices {
+            for name in metricNames {
+                let values = rows[i].trials.compactMap { $0.metrics[name] }
+                guard !values.isEmpty else { continue }
+                let mean = values.reduce(0, +) / Double(values.count)
+                rows[i].mean[name] = mean
+                if values.count > 1 {
+                    let ss = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+                    rows[i].std[name] = (ss / Double(values.count - 1)).squareRoot()
+                }
+            }
+        }
+        self.rows = rows
+        hasSeveralSeeds = rows.contains { $0.trials.count > 1 }
+    }
+
+    public static func varyingParameters(_ all: [Parameters]) -> [String] {
+        var names: [String] = []
+        for p in all { for n in p.names where n != "seed" && !names.contains(n) { names.append(n) } }
+        return names.filter { n in Set(all.map { $0[n] }).count > 1 }
+    }
+
+    /// The report: parameters, then `STAGE.METRIC` (mean), `STAGE.METRIC_std` when several seeds, then `n`.
+    public var report: ReportTable {
+        var columns = varying
+        for name in metricNames {
+            columns.append(name)
+            if hasSeveralSeeds { columns.append(name + "_std") }
+        }
+        columns.append("n")
+        let cells: [[ReportTable.Cell]] = rows.map { row in
+            var line = varying.map { ReportTable.Cell(row.parameters[$0]) }
+            for name in metricNames {
+                line.append(row.mean[name].map { .number($0) } ?? .empty)
+                if hasSeveralSeeds { line.append(row.std[name].map { .number($0) } ?? .empty) }
+            }
+            line.append(.number(Double(row.trials.count)))
+            return line
+        }
+        return ReportTable(columns: columns, rows: cells, keyColumns: varying.count)
+    }
+
+    /// `xexp export --long`: one row per trial × seed × metric, unaggregated.
+    public static func longReport(_ results: InvocationResults) -> ReportTable {
+        let varying = varyingParameters(results.trials.map(\.parameters))
+        var rows: [[ReportTable.Cell]] = []
+        for trial in results.trials {
+            for name in results.metricNames {
+                guard let value = trial.metrics[name] else { continue }
+                rows.append(varying.map { ReportTable.Cell(trial.parameters[$0]) } + [.number(Double(trial.seed)), .text(name), .number(value)])
+            }
+        }
+        return ReportTable(columns: varying + ["seed", "metric", "value"], rows: rows, keyColumns: varying.count + 2)
+    }
+}

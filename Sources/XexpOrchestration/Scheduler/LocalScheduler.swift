@@ -1,0 +1,339 @@
+import Dispatch
+import Foundation
+
+/// What the scheduler reports as it goes; the command line renders these (progress line, log lines).
+public enum SchedulerEvent: Sendable {
+    case started(JobID, stage: String, attempt: Int)
+    case finished(JobID, stage: String, outcome: JobOutcome, willRetry: Bool)
+    case blocked([JobID], because: JobID)
+    case stopping(reason: String)
+}
+
+/// Settings for one scheduler run.
+public struct SchedulerOptions: Sendable {
+    /// Jobs running at once.
+    public var slots: Int
+    /// Cores on this machine; each job gets `max(1, cores / slots)` BLAS/OpenMP threads so that concurrent jobs
+    /// add up to the cores instead of multiplying.
+    public var cores: Int
+    /// Seconds between SIGTERM and SIGKILL when a job is stopped.
+    public var killGrace: Double
+
+    public init(slots: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount, killGrace: Double = 5) {
+        self.slots = max(1, slots)
+        self.cores = max(1, cores)
+        self.killGrace = killGrace
+    }
+
+    public var threadsPerJob: Int { max(1, cores / slots) }
+}
+
+/// Counts at the end of a scheduler run.
+public struct SchedulerSummary: Sendable, Equatable {
+    public var done = 0, failed = 0, blocked = 0, interrupted = 0
+    public var interruptedBySignal = false
+}
+
+/// Runs a job graph on this machine with a bounded number of concurrent processes.
+///
+/// All state lives on one serial queue (`queue`); process waits happen on their own threads and hop back onto it.
+/// A job starts when its upstream jobs are done; among ready jobs, the one with the longest remaining path goes
+/// first, so long chains are not left for last.
+public final class LocalScheduler: @unchecked Sendable {
+    private enum State { case idle, running, stopping, finished }
+
+    private let graph: JobGraph
+    private let store: Store
+    private let invocation: Int64?
+    private let workingDirectory: URL
+    private let options: SchedulerOptions
+    private let baseEnvironment: [String: String]
+    private let observer: @Sendable (SchedulerEvent) -> Void
+
+    private let queue = DispatchQueue(label: "xexp.scheduler")
+    private let finished = DispatchSemaphore(value: 0)
+    private var state = State.idle
+    private var waitingOn: [JobID: Int] = [:]       // pending job → number of upstream jobs not yet done
+    private var ready: [JobID] = []
+    private var running: [JobID: RunningJob] = [:]
+    private var attemptsThisRun: [JobID: Int] = [:]
+    private var summary = SchedulerSummary()
+    private var isLaunching = false
+    private let priority: [JobID: Int]
+    private let downstream: [JobID: [JobID]]
+
+    private struct RunningJob {
+        var pid: pid_t
+        var attempt: Int
+        var stderrOffset: UInt64
+        var timedOut = false
+        var stopped = false
+    }
+
+    /// - Parameters:
+    ///   - toRun: the jobs to run; every other job of the graph must already be done.
+    ///   - workingDirectory: the spec file's directory, where commands run.
+    public init(graph: JobGraph, toRun: Set<JobID>, store: Store, invocation: Int64?, workingDirectory: URL,
+                options: SchedulerOptions, environment: [String: String] = ProcessInfo.processInfo.environment,
+                observer: @escaping @Sendable (SchedulerEvent) -> Void = { _ in }) {
+        self.graph = graph
+        self.store = store
+        self.invocation = invocation
+        self.workingDirectory = workingDirectory
+        self.options = options
+        self.baseEnvironment = environment
+        self.observer = observer
+        self.priority = graph.remainingPathLength
+        self.downstream = graph.downstream
+        for job in graph.jobs where toRun.contains(job.id) {
+            waitingOn[job.id] = job.upstream.filter { toRun.contains($0) }.count
+        }
+        ready = graph.jobs.map(\.id).filter { waitingOn[$0] == 0 }
+        for id in ready { waitingOn[id] = nil }
+    }
+
+    /// Runs until every job has finished, failed or been blocked, or until `stop` is called. Blocks the caller.
+    public func run() -> SchedulerSummary {
+        queue.async {
+            self.state = .running
+            self.launchReady()
+            self.finishIfIdle()
+        }
+        finished.wait()
+        return queue.sync { summary }
+    }
+
+    /// Stops launching and terminates running jobs (SIGTERM, then SIGKILL after the grace period). Thread-safe.
+    public func stop(reason: String) {
+        queue.async {
+            guard self.state == .running else { return }
+            self.state = .stopping
+            self.summary.interruptedBySignal = true
+            self.observer(.stopping(reason: reason))
+            for (id, job) in self.running {
+                self.running[id]?.stopped = true
+                self.terminate(pid: job.pid)
+            }
+            self.finishIfIdle()
+        }
+    }
+
+    // MARK: - On the queue
+
+    private func launchReady() {
+        // A launch that fails at once completes synchronously and would re-enter here; the outer loop goes on.
+        guard !isLaunching else { return }
+        isLaunching = true
+        defer { isLaunching = false }
+        while state == .running, running.count < options.slots, !ready.isEmpty {
+            var best = 0
+            for i in 1..<ready.count where (priority[ready[i]] ?? 0) > (priority[ready[best]] ?? 0) { best = i }
+            let id = ready.remove(at: best)
+            launch(graph[id]!)
+        }
+    }
+
+    private func launch(_ job: Job) {
+        let directory = store.runsDirectory.appendingPathComponent(job.id)
+        let metricsURL = directory.appendingPathComponent("metrics.jsonl")
+        let stdoutURL = directory.appendingPathComponent("stdout.log")
+        let stderrURL = directory.appendingPathComponent("stderr.log")
+        let (argv, stageEnv) = job.resolved(runsDirectory: store.runsDirectory)
+        attemptsThisRun[job.id, default: 0] += 1
+
+        var env = baseEnvironment
+        let threads = String(options.threadsPerJob)
+        env["OPENBLAS_NUM_THREADS"] = threads
+        env["OMP_NUM_THREADS"] = threads
+        env["XEXP_THREADS"] = threads
+        for (key, value) in stageEnv { env[key] = value }
+        env["XEXP_JOB_DIR"] = directory.path
+        env["XEXP_METRICS"] = metricsURL.path
+        env["XEXP_JOB_ID"] = job.id
+        env["XEXP_PARAMS"] = job.referencedParameters.json.jsonText
+
+        let pid: pid_t
+        var stderrOffset: UInt64 = 0
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // A new attempt starts with an empty metrics file; logs keep every attempt, separated by a header.
+            try Data().write(to: metricsURL)
+            stderrOffset = (try? FileManager.default.attributesOfItem(atPath: stderrURL.path)[.size] as? UInt64) ?? 0
+            try job.manifest(argv: argv, env: stageEnv, workingDirectory: workingDirectory).write(
+                to: directory.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+            pid = try ProcessLauncher.launch(argv: argv, environment: env, cwd: workingDirectory, stdout: stdoutURL, stderr: stderrURL)
+        } catch {
+            let attempt = (try? store.markRunning(job.id, pid: 0, invocation: invocation)) ?? 1
+            observer(.started(job.id, stage: job.stage, attempt: attempt))
+            complete(job, outcome: JobOutcome(status: .failed, error: "\(error)"), allowRetry: false)
+            return
+        }
+        let attempt: Int
+        do { attempt = try store.markRunning(job.id, pid: pid, invocation: invocation) } catch {
+            // The store is unusable: stop everything rather than run jobs whose results cannot be recorded.
+            kill(-pid, SIGKILL)
+            running[job.id] = RunningJob(pid: pid, attempt: 0, stderrOffset: 0, stopped: true)
+            stop(reason: "cannot write to the store: \(error)")
+            waitInBackground(job, pid: pid, metricsURL: metricsURL, stderrURL: stderrURL)
+            return
+        }
+        running[job.id] = RunningJob(pid: pid, attempt: attempt, stderrOffset: stderrOffset)
+        observer(.started(job.id, stage: job.stage, attempt: attempt))
+        if let timeout = job.timeout {
+            queue.asyncAfter(deadline: .now() + timeout) { [weak self] in
+                guard let self, let current = self.running[job.id], current.attempt == attempt else { return }
+                self.running[job.id]?.timedOut = true
+                self.terminate(pid: current.pid)
+            }
+        }
+        waitInBackground(job, pid: pid, metricsURL: metricsURL, stderrURL: stderrURL)
+    }
+
+    private func waitInBackground(_ job: Job, pid: pid_t, metricsURL: URL, stderrURL: URL) {
+        let thread = Thread { [self] in
+            let (code, signal) = ProcessLauncher.wait(pid)
+            queue.async { self.processEnded(job, code: code, signal: signal, metricsURL: metricsURL, stderrURL: stderrURL) }
+        }
+        thread.stackSize = 256 * 1024
+        thread.start()
+    }
+
+    private func processEnded(_ job: Job, code: Int32?, signal: Int32?, metricsURL: URL, stderrURL: URL) {
+        guard let run = running.removeValue(forKey: job.id) else { return }
+        let tail = LocalScheduler.tail(of: stderrURL, from: run.stderrOffset)
+        var outcome: JobOutcome
+        if run.timedOut {
+            outcome = JobOutcome(status: .timeout, exitCode: code, signal: signal,
+                                 error: "timed out after \(JSONValue.formatNumber(job.timeout ?? 0)) s; raise the stage's \"timeout\"" + tail)
+        } else if code == 0 {
+            let text = (try? String(contentsOf: metricsURL, encoding: .utf8)) ?? ""
+            do { outcome = JobOutcome(status: .done, exitCode: 0, metrics: try MetricsFile.parse(text)) } catch {
+                outcome = JobOutcome(status: .failed, exitCode: 0, error: "\(error) (in \(metricsURL.path))")
+            }
+        } else if run.stopped {
+            outcome = JobOutcome(status: .interrupted, exitCode: code, signal: signal, error: "stopped when the sweep was interrupted")
+        } else if let signal {
+            outcome = JobOutcome(status: .failed, signal: signal, error: "killed by signal \(signal) (\(LocalScheduler.signalName(signal)))" + tail)
+        } else {
+            outcome = JobOutcome(status: .failed, exitCode: code, error: "exited with status \(code ?? -1)" + tail)
+        }
+        complete(job, outcome: outcome, allowRetry: !run.stopped)
+    }
+
+    private func complete(_ job: Job, outcome: JobOutcome, allowRetry: Bool) {
+        let retry = outcome.status.isFailure && allowRetry && state == .running && attemptsThisRun[job.id, default: 1] <= job.retries
+        do { try store.markFinished(job.id, outcome: outcome) } catch {
+            stop(reason: "cannot write to the store: \(error)")
+        }
+        observer(.finished(job.id, stage: job.stage, outcome: outcome, willRetry: retry))
+        switch outcome.status {
+        case .done:
+            summary.done += 1
+            for next in downstream[job.id] ?? [] {
+                guard let count = waitingOn[next] else { continue }
+                if count <= 1 { waitingOn[next] = nil; ready.append(next) } else { waitingOn[next] = count - 1 }
+            }
+        case .interrupted:
+            summary.interrupted += 1
+        default:
+            if retry {
+                ready.append(job.id)
+            } else {
+                summary.failed += 1
+                block(downstreamOf: job.id)
+            }
+        }
+        launchReady()
+        finishIfIdle()
+    }
+
+    private func block(downstreamOf failed: JobID) {
+        var blocked: [JobID] = []
+        var frontier = downstream[failed] ?? []
+        while let next = frontier.popLast() {
+            guard waitingOn.removeValue(forKey: next) != nil else { continue }
+            blocked.append(next)
+            frontier += downstream[next] ?? []
+        }
+        guard !blocked.isEmpty else { return }
+        summary.blocked += blocked.count
+        try? store.markBlocked(blocked, because: failed)
+        observer(.blocked(blocked, because: failed))
+    }
+
+    private func finishIfIdle() {
+        guard state == .running || state == .stopping, running.isEmpty else { return }
+        guard state == .stopping || ready.isEmpty else { return }
+        if state == .stopping {
+            let never = ready + Array(waitingOn.keys)
+            summary.interrupted += never.count
+            try? store.markInterrupted(never)
+            ready.removeAll()
+            waitingOn.removeAll()
+        }
+        // Anything still waiting here had an upstream job that can never finish (already counted as blocked).
+        state = .finished
+        finished.signal()
+    }
+
+    private func terminate(pid: pid_t) {
+        kill(-pid, SIGTERM)
+        queue.asyncAfter(deadline: .now() + options.killGrace) { [weak self] in
+            guard let self, self.running.values.contains(where: { $0.pid == pid }) else { return }
+            kill(-pid, SIGKILL)
+        }
+    }
+
+    static func tail(of url: URL, from offset: UInt64, maxBytes: UInt64 = 2000) -> String {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return "" }
+        defer { try? handle.close() }
+        let end = (try? handle.seekToEnd()) ?? 0
+        let start = max(offset, end > maxBytes ? end - maxBytes : 0)
+        guard end > start, (try? handle.seek(toOffset: start)) != nil, let data = try? handle.readToEnd() else { return "" }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "" : "; stderr ends with:\n" + text
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGKILL: return "SIGKILL"
+        case SIGTERM: return "SIGTERM"
+        case SIGINT: return "SIGINT"
+        case SIGSEGV: return "SIGSEGV"
+        case SIGABRT: return "SIGABRT"
+        case SIGBUS: return "SIGBUS"
+        case SIGFPE: return "SIGFPE"
+        case SIGILL: return "SIGILL"
+        case SIGHUP: return "SIGHUP"
+        case SIGPIPE: return "SIGPIPE"
+        default: return "signal \(signal)"
+        }
+    }
+}
+
+extension Job {
+    /// The parameters this job's command and environment actually use. Only these are passed in `XEXP_PARAMS`:
+    /// a shared job serves every trial that agrees on them, so it must not see the others.
+    public var referencedParameters: Parameters {
+        var used = Parameters()
+        for case .parameter(let name) in (command + env.map(\.value)).flatMap(\.references) {
+            used[name] = parameters[name]
+        }
+        return used
+    }
+
+    /// `job.json`: everything the job runs with, written into its directory for inspection and for backends whose
+    /// workers cannot open the store.
+    func manifest(argv: [String], env: [(String, String)], workingDirectory: URL) -> String {
+        let value: JSONValue = .object([
+            ("id", .string(id)),
+            ("stage", .string(stage)),
+            ("command", .array(argv.map { .string($0) })),
+            ("env", .object(env.map { ($0.0, .string($0.1)) })),
+            ("params", referencedParameters.json),
+            ("upstream", .array(upstream.map { .string($0) })),
+            ("cwd", .string(workingDirectory.path)),
+        ])
+        return value.jsonText + "\n"
+    }
+}

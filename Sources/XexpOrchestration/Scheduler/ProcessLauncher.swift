@@ -1,0 +1,93 @@
+import CSpawn
+import Foundation
+
+/// Starts job processes (through the C shepherd in `CSpawn`) and waits for them.
+enum ProcessLauncher {
+    struct LaunchError: Error, CustomStringConvertible { var description: String }
+
+    /// Resolves `program` the way a shell would: a path containing '/' is taken relative to `cwd`; a bare name is
+    /// looked up in the job's PATH. Done here rather than with execvp, which is not safe to call after fork.
+    static func resolveExecutable(_ program: String, cwd: URL, path: String?) -> String? {
+        let fm = FileManager.default
+        if program.contains("/") {
+            let full = program.hasPrefix("/") ? program : cwd.appendingPathComponent(program).path
+            return fm.isExecutableFile(atPath: full) ? full : nil
+        }
+        for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = (dir.hasPrefix("/") ? String(dir) : cwd.appendingPathComponent(String(dir)).path) + "/" + program
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: candidate, isDirectory: &isDir), !isDir.boolValue, fm.isExecutableFile(atPath: candidate) {
+                return candidate
+            }
+        }
+        return nil
+    }
+
+    /// Starts the command; returns the pid of its shepherd, which leads the job's process group.
+    static func launch(argv: [String], environment: [String: String], cwd: URL, stdout: URL, stderr: URL) throws -> pid_t {
+        guard let executable = resolveExecutable(argv[0], cwd: cwd, path: environment["PATH"]) else {
+            throw LaunchError(description: "command not found: \(argv[0]) (looked in \(argv[0].contains("/") ? cwd.path : "PATH")); check the stage's \"command\"")
+        }
+        var cArgs = argv.map { strdup($0) }
+        cArgs.append(nil)
+        var cEnv = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") }
+        cEnv.append(nil)
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = xexp_spawn(executable, cArgs, cEnv, cwd.path, stdout.path, stderr.path, &pid)
+        guard rc == 0 else { throw LaunchError(description: "cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Blocks until `pid` ends; returns its exit code or the signal that killed it.
+    static func wait(_ pid: pid_t) -> (exitCode: Int32?, signal: Int32?) {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return (nil, nil) }
+        }
+        // WIFEXITED / WTERMSIG are macros Swift cannot import.
+        let termination = status & 0x7f
+        if termination == 0 { return ((status >> 8) & 0xff, nil) }
+        return (nil, termination)
+    }
+}
+
+/// Reads the JSON lines a job appended to `$XEXP_METRICS`.
+public enum MetricsFile {
+    public struct FormatError: Error, CustomStringConvertible {
+        public var line: Int
+        public var message: String
+        public var description: String { "metrics line \(line): \(message)" }
+    }
+
+    /// Each non-empty line must be a JSON object of metric names to numbers, optionally with an integer "step".
+    public static func parse(_ text: String) throws(FormatError) -> [MetricPoint] {
+        var points: [MetricPoint] = []
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            let value: JSONValue
+            do { value = try JSONParser.parse(trimmed) } catch {
+                throw FormatError(line: i + 1, message: "not valid JSON (\(error.message) at column \(error.column)): \(trimmed.prefix(120))")
+            }
+            guard case .object(let members) = value else {
+                throw FormatError(line: i + 1, message: "expected a JSON object such as {\"loss\": 0.5, \"step\": 10}, found \(value.kindName)")
+            }
+            var step: Int?
+            if let s = value["step"] {
+                guard case .number(let d) = s, d == d.rounded() else { throw FormatError(line: i + 1, message: "\"step\" must be an integer") }
+                step = Int(d)
+            }
+            for member in members where member.key != "step" {
+                guard case .number(let d) = member.value else {
+                    throw FormatError(line: i + 1, message: "metric \"\(member.key)\" must be a number, found \(member.value.kindName)")
+                }
+                points.append(MetricPoint(seq: i + 1, name: member.key, value: d, step: step))
+            }
+        }
+        return points
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// A parsed, validated experiment spec: what the user asked for, before expansion into trials.
+///
+/// The JSON format is the user contract (see README "Spec format"); `SpecParser` builds this from a file and reports
+/// every problem as a `SpecError` that names the file, the JSON pointer and the fix.
+public struct ExperimentSpec: Sendable {
+    public var name: String
+    public var description: String?
+    public var base: Parameters
+    /// Grid axes in source order; the cartesian product of their values.
+    public var grid: [(name: String, values: [ParameterValue])]
+    /// Zipped parameters: element-wise, one axis crossed with the grid.
+    public var zip: [(name: String, values: [ParameterValue])]
+    public var include: [Parameters]
+    public var exclude: [Parameters]
+    public var seeds: [Int]
+    public var stages: [StageSpec]
+    /// Where the spec came from (used as the jobs' working directory and in error messages).
+    public var fileURL: URL
+    /// The exact bytes of the spec file, recorded with each invocation.
+    public var sourceText: String
+
+    public var directory: URL { fileURL.deletingLastPathComponent() }
+}
+
+/// One command stage: a command template instantiated once per distinct substitution.
+public struct StageSpec: Sendable, Equatable {
+    public var name: String
+    /// argv template; `{PARAM}`, `{STAGE.dir}` and `{job.dir}` are substituted per trial.
+    public var command: [String]
+    public var after: [String]
+    public var env: [(key: String, value: String)]
+    /// Seconds; nil means no limit.
+    public var timeout: Double?
+    public var retries: Int
+    /// Extra identity for stages whose behaviour is not fully visible in the command (e.g. a built-in
+    /// pipeline's code version). Empty for user command stages.
+    public var identitySalt: String
+
+    public init(name: String, command: [String], after: [String] = [], env: [(key: String, value: String)] = [],
+                timeout: Double? = nil, retries: Int = 0, identitySalt: String = "") {
+        self.name = name
+        self.command = command
+        self.after = after
+        self.env = env
+        self.timeout = timeout
+        self.retries = retries
+        self.identitySalt = identitySalt
+    }
+
+    public static func == (lhs: StageSpec, rhs: StageSpec) -> Bool {
+        lhs.name == rhs.name && lhs.command == rhs.command && lhs.after == rhs.after
+            && lhs.env.map(\.key) == rhs.env.map(\.key) && lhs.env.map(\.value) == rhs.env.map(\.value)
+            && lhs.timeout == rhs.timeout && lhs.retries == rhs.retries && lhs.identitySalt == rhs.identitySalt
+    }
+}

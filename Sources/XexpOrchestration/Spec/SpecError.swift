@@ -1,0 +1,56 @@
+/// A problem in a spec file, reported as `FILE: /json/pointer: what is wrong and how to fix it`.
+public struct SpecError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var file: String
+    /// RFC 6901 pointer to the offending value ("" for the whole document), or "line L, column C" for syntax errors.
+    public var location: String
+    public var message: String
+
+    public init(file: String, location: String, message: String) {
+        self.file = file
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String {
+        location.isEmpty ? "\(file): /: \(message)" : "\(file): \(location): \(message)"
+    }
+}
+
+/// Builds RFC 6901 JSON pointers ("/grid/tokens/3").
+public struct JSONPointer: Sendable, CustomStringConvertible {
+    public var tokens: [String] = []
+    public init(_ tokens: [String] = []) { self.tokens = tokens }
+    public func appending(_ token: String) -> JSONPointer { JSONPointer(tokens + [token]) }
+    public func appending(_ index: Int) -> JSONPointer { JSONPointer(tokens + [String(index)]) }
+    public var description: String {
+        tokens.isEmpty ? "/" : tokens.map { "/" + $0.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") }.joined()
+    }
+}
+
+/// "did you mean 'grid'?" — the closest candidate within a small edit distance, if any.
+public func suggestion(for word: String, among candidates: [String]) -> String? {
+    var best: (String, Int)?
+    for candidate in candidates {
+        let d = editDistance(word.lowercased(), candidate.lowercased())
+        if d <= max(2, candidate.count / 3), best == nil || d < best!.1 { best = (candidate, d) }
+    }
+    return best?.0
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var row = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        row[0] = i
+        for j in 1...b.count {
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &row)
+    }
+    return previous[b.count]
+}
+
+import Foundation

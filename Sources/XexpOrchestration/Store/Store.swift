@@ -1,0 +1,93 @@
+import Foundation
+import GRDB
+
+/// The SQLite store: sweeps, invocations, trials, jobs, attempts and metrics.
+///
+/// One file (`Results/xexp.sqlite` by default) in WAL mode, so readers (`xexp table`, `xexp status`) never wait for
+/// a running sweep. Job directories live beside it in `runs/<job id>/`. Every state change is its own transaction:
+/// a SIGKILL at any instant loses at most the job that was running, never one recorded as done.
+///
+/// ## Topics
+/// - ``open(at:)``
+/// - ``SweepLock``
+public final class Store: Sendable {
+    public let url: URL
+    let pool: DatabasePool
+
+    /// Where job directories live: `runs/` next to the database file.
+    public var runsDirectory: URL { url.deletingLastPathComponent().appendingPathComponent("runs") }
+
+    /// Opens (creating if needed) the store at `url` and brings its schema up to date.
+    public static func open(at url: URL) throws -> Store {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            // WAL with synchronous=NORMAL: a commit survives a process crash (what we guard against); only a power
+            // loss can undo the last commits, and those jobs would simply run again.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: url.path, configuration: config)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw StoreError("\(url.path) is not an xexp store (not an SQLite database); pass another --db path")
+        }
+        let store = Store(url: url, pool: pool)
+        try store.migrate()
+        return store
+    }
+
+    init(url: URL, pool: DatabasePool) {
+        self.url = url
+        self.pool = pool
+    }
+
+    /// Applies every pending named migration (see `Store+Migrations.swift`).
+    func migrate() throws {
+        do { try Store.migrator.migrate(pool) }
+        catch {
+            throw StoreError("cannot bring the store \(url.path) up to date: \(error)")
+        }
+    }
+
+    public var appliedMigrations: [String] {
+        get throws { try pool.read { try Store.migrator.appliedIdentifiers($0) }.sorted() }
+    }
+}
+
+/// An error about the store itself (not a job's failure), with what to do about it.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// An exclusive lock on a store for one running sweep, so two `xexp sweep` processes never run the same job twice.
+///
+/// It is an advisory `flock` on `<store>.lock`: the kernel releases it when the process dies, however it dies, so
+/// holding it also proves that any job still marked `running` belongs to a dead process.
+public final class SweepLock: @unchecked Sendable {
+    private let fd: Int32
+    public let url: URL
+
+    public init(store: Store, purpose: String) throws {
+        url = URL(fileURLWithPath: store.url.path + ".lock")
+        fd = Glibc.open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreError("cannot open lock file \(url.path): \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let holder = (try? String(contentsOf: url, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            Glibc.close(fd)
+            throw StoreError("another xexp process is using the store \(store.url.path)\(holder.isEmpty ? "" : " (\(holder))"); wait for it to finish, or pass another --db")
+        }
+        ftruncate(fd, 0)
+        let note = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName), \(purpose), since \(ISO8601DateFormatter().string(from: Date()))\n"
+        _ = note.withCString { Glibc.write(fd, $0, strlen($0)) }
+    }
+
+    deinit {
+        ftruncate(fd, 0)
+        flock(fd, LOCK_UN)
+        Glibc.close(fd)
+    }
+}

@@ -1,0 +1,3 @@
+import XexpCommands
+
+XexpCommand.main()
