@@ -43,9 +43,14 @@ public struct Philox: Sendable {
     public var state: State { State(key: key, counter: counter, used: used) }
 
     static func philox(counter: UInt64, key: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
-        var c0 = UInt32(truncatingIfNeeded: counter), c1 = UInt32(truncatingIfNeeded: counter >> 32)
-        var c2: UInt32 = 0, c3: UInt32 = 0
-        var k0 = UInt32(truncatingIfNeeded: key), k1 = UInt32(truncatingIfNeeded: key >> 32)
+        philox4x32(counter: (UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32), 0, 0),
+                   key: (UInt32(truncatingIfNeeded: key), UInt32(truncatingIfNeeded: key >> 32)))
+    }
+
+    /// The bare Philox4x32-10 bijection (Random123's `philox4x32_R(10, ctr, key)`), exposed for known-answer tests.
+    static func philox4x32(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
+        var (c0, c1, c2, c3) = counter
+        var (k0, k1) = key
         for round in 0..<10 {
             if round > 0 { k0 &+= 0x9E37_79B9; k1 &+= 0xBB67_AE85 }
             let p0 = UInt64(0xD251_1F53) &* UInt64(c0)
