@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+@testable import XexpOrchestration
+
+@Suite("Job graph and sharing")
+struct JobGraphTests {
+    static let spec = """
+        {"name": "g", "grid": {"a": [1, 2], "b": ["x", "y", "z"]}, "seeds": [0, 1],
+         "stages": [
+           {"name": "data", "command": ["make-data", "{a}"]},
+           {"name": "train", "after": ["data"], "command": ["train", "{data.dir}", "{b}", "{seed}", "{job.dir}"]},
+           {"name": "eval", "after": ["train"], "command": ["eval", "{train.dir}", "{data.dir}"], "env": {"B": "{b}"}}
+         ]}
+        """
+
+    @Test func stagesAreSharedByTheTrialsThatAgree() throws {
+        let dir = TempDir()
+        let p = try plan(dir, Self.spec)
+        #expect(p.trials.count == 12)
+        let byStage = Dictionary(grouping: p.graph.jobs, by: \.stage)
+        #expect(byStage["data"]?.count == 2)      // depends only on a
+        #expect(byStage["train"]?.count == 12)    // a (through data) × b × seed
+        #expect(byStage["eval"]?.count == 12)
+        // every trial with a = 1 uses the same data job
+        let dataJobs = Set(zip(p.trials, p.graph.trialJobs).filter { $0.0.parameters["a"] == .number(1) }.map { $0.1["data"]! })
+        #expect(dataJobs.count == 1)
+        #expect(p.usage[dataJobs.first!] == 6)
+    }
+
+    @Test func jobsComeAfterTheirUpstream() throws {
+        let p = try plan(TempDir(), Self.spec)
+        var seen = Set<JobID>()
+        for job in p.graph.jobs {
+            #expect(job.upstream.allSatisfy(seen.contains))
+            seen.insert(job.id)
+        }
+        let eval = p.graph.jobs.first { $0.stage == "eval" }!
+        #expect(Set(eval.upstreamByStage.keys) == ["train", "data"])
+        #expect(eval.upstream.count == 1)
+    }
+
+    @Test func identityIgnoresWhereTheStoreIsAndUnusedParameters() throws {
+        let one = try plan(TempDir(), Self.spec)
+        // A different sweep name, an extra unused parameter and other seeds: the same jobs where commands agree.
+        let other = try plan(TempDir(), Self.spec.replacingOccurrences(of: "\"name\": \"g\"", with: "\"name\": \"h\", \"base\": {\"unused\": 5}")
+            .replacingOccurrences(of: "\"seeds\": [0, 1]", with: "\"seeds\": [1, 2]"))
+        let shared = Set(one.graph.jobs.map(\.id)).intersection(other.graph.jobs.map(\.id))
+        #expect(shared.count == 2 + 6 + 6)  // data jobs, and train/eval of seed 1
+        let job = one.graph.jobs.first { $0.stage == "train" }!
+        let a = job.resolved(runsDirectory: URL(fileURLWithPath: "/r1")).argv
+        let b = job.resolved(runsDirectory: URL(fileURLWithPath: "/r2")).argv
+        #expect(a[1] == "/r1/\(job.upstreamByStage["data"]!)")
+        #expect(a.last == "/r1/\(job.id)")
+        #expect(b.last == "/r2/\(job.id)")
+    }
+
+    @Test func identityChangesWithCommandEnvAndUpstream() throws {
+        let base = try plan(TempDir(), Self.spec)
+        let changedEnv = try plan(TempDir(), Self.spec.replacingOccurrences(of: "\"B\": \"{b}\"", with: "\"B\": \"{b}-v2\""))
+        let changedData = try plan(TempDir(), Self.spec.replacingOccurrences(of: "make-data", with: "make-data2"))
+        func ids(_ p: SweepPlan, _ stage: String) -> Set<JobID> { Set(p.graph.jobs.filter { $0.stage == stage }.map(\.id)) }
+        #expect(ids(base, "train") == ids(changedEnv, "train"))
+        #expect(ids(base, "eval").isDisjoint(with: ids(changedEnv, "eval")))
+        // a changed upstream command changes every job downstream of it
+        #expect(ids(base, "train").isDisjoint(with: ids(changedData, "train")))
+        #expect(ids(base, "eval").isDisjoint(with: ids(changedData, "eval")))
+    }
+
+    @Test func longestRemainingPath() throws {
+        let p = try plan(TempDir(), Self.spec)
+        let lengths = p.graph.remainingPathLength
+        for job in p.graph.jobs {
+            #expect(lengths[job.id] == ["data": 3, "train": 2, "eval": 1][job.stage])
+        }
+    }
+
+    @Test func missingParameterInAnIncludedTrialIsASpecError() throws {
+        let text = #"{"name": "m", "grid": {"a": [1]}, "include": [{"b": 2}], "stages": [{"name": "s", "command": ["x", "{a}"]}]}"#
+        #expect(throws: SpecError.self) { try plan(TempDir(), text) }
+    }
+}

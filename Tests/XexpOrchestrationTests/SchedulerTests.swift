@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+@testable import XexpOrchestration
+
+/// Collects scheduler events from any thread.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [SchedulerEvent] = []
+    func append(_ e: SchedulerEvent) { lock.lock(); events.append(e); lock.unlock() }
+    var all: [SchedulerEvent] { lock.lock(); defer { lock.unlock() }; return events }
+    var startedStages: [String] { all.compactMap { if case let .started(_, stage, _) = $0 { return stage } else { return nil } } }
+}
+
+func statuses(_ store: Store, _ result: SweepRunner.Result) throws -> [String: Int] {
+    let results = try store.results(of: SweepReference(parsing: "t"))
+    var counts: [String: Int] = [:]
+    for t in results.trials { for (stage, status) in t.statuses { counts["\(stage):\(status.rawValue)", default: 0] += 1 } }
+    return counts
+}
+
+@Suite("Local scheduler")
+struct SchedulerTests {
+    @Test func neverRunsMoreThanItsSlots() throws {
+        let dir = TempDir()
+        let log = dir.url.appendingPathComponent("log").path
+        let (result, _) = try runSweep(dir, """
+            {"name": "t", "grid": {"i": [1, 2, 3, 4, 5, 6]},
+             "stages": [{"name": "s", "command": ["sh", "-c", "echo S >> \(log); sleep 0.2; echo E >> \(log)", "{i}"]}]}
+            """, slots: 2)
+        #expect(result.summary.done == 6)
+        var running = 0, peak = 0
+        for line in dir.read("log").split(separator: "\n") {
+            running += line == "S" ? 1 : -1
+            peak = max(peak, running)
+        }
+        #expect(peak == 2)
+    }
+
+    @Test func longestRemainingPathStartsFirst() throws {
+        let dir = TempDir()
+        let events = EventLog()
+        try runSweep(dir, """
+            {"name": "t", "grid": {"i": [1, 2]},
+             "stages": [
+               {"name": "short", "command": ["true", "{i}"]},
+               {"name": "head", "command": ["true", "head", "{i}"]},
+               {"name": "tail", "after": ["head"], "command": ["true", "tail", "{i}"]}
+             ]}
+            """, slots: 1, observer: events.append)
+        #expect(Array(events.startedStages.prefix(2)) == ["head", "head"])
+        #expect(events.startedStages.count == 6)
+    }
+
+    @Test func failureBlocksDownstreamOnlyAndKeepsTheErrorTail() throws {
+        let dir = TempDir()
+        let (result, store) = try runSweep(dir, """
+            {"name": "t", "grid": {"ok": [0, 1]},
+             "stages": [
+               {"name": "a", "command": ["sh", "-c", "echo going; echo boom-{ok} >&2; test {ok} = 1 || exit 3"]},
+               {"name": "b", "after": ["a"], "command": ["true", "{ok}"]}
+             ]}
+            """)
+        #expect(result.summary.done == 2)
+        #expect(result.summary.failed == 1)
+        #expect(result.summary.blocked == 1)
+        #expect(!result.succeeded)
+        #expect(try statuses(store, result) == ["a:failed": 1, "b:blocked": 1, "a:done": 1, "b:done": 1])
+        let problems = try store.problems(of: SweepReference(parsing: "t")).jobs
+        let failed = problems.first { $0.status == .failed }!
+        #expect(failed.error?.contains("exited with status 3") == true)
+        #expect(failed.error?.contains("boom-0") == true)
+        let logs = try String(contentsOf: store.runsDirectory.appendingPathComponent(failed.id).appendingPathComponent("stdout.log"), encoding: .utf8)
+        #expect(logs == "going\n")
+    }
+
+    @Test func aSignalIsRecordedAsSuch() throws {
+        let dir = TempDir()
+        let (result, store) = try runSweep(dir, #"{"name": "t", "stages": [{"name": "a", "command": ["sh", "-c", "kill -KILL $$"]}]}"#)
+        #expect(result.summary.failed == 1)
+        let job = try store.problems(of: SweepReference(parsing: "t")).jobs[0]
+        #expect(job.error?.hasPrefix("killed by signal 9 (SIGKILL)") == true)
+    }
+
+    @Test func timeoutKillsTheWholeProcessGroup() throws {
+        let dir = TempDir()
+        let pidFile = dir.url.appendingPathComponent("child.pid").path
+        let start = Date()
+        let (result, store) = try runSweep(dir, """
+            {"name": "t", "stages": [{"name": "a", "timeout": 0.5, "command": ["sh", "-c", "sleep 30 & echo $! > \(pidFile); wait"]}]}
+            """)
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(result.summary.failed == 1)
+        let job = try store.problems(of: SweepReference(parsing: "t")).jobs[0]
+        #expect(job.status == .timeout)
+        #expect(job.error?.contains("timed out after 0.5 s") == true)
+        let child = Int32(dir.read("child.pid").trimmingCharacters(in: .whitespacesAndNewlines))!
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(!isAlive(child), "the job's background child outlived the timeout")
+    }
+
+    @Test func retriesRunAFailedJobAgain() throws {
+        let dir = TempDir()
+        let events = EventLog()
+        let (result, store) = try runSweep(dir, """
+            {"name": "t", "stages": [{"name": "a", "retries": 2,
+              "command": ["sh", "-c", "if [ -f {job.dir}/once ]; then echo '{\\"x\\": 1}' >> $XEXP_METRICS; else touch {job.dir}/once; exit 1; fi"]}]}
+            """, observer: events.append)
+        #expect(result.summary.done == 1)
+        #expect(result.succeeded)
+        #expect(events.startedStages == ["a", "a"])
+        let results = try store.results(of: SweepReference(parsing: "t"))
+        #expect(results.trials[0].metrics["a.x"] == 1)
+    }
+
+    @Test func stopTerminatesRunningJobsAndRecordsThemInterrupted() throws {
+        let dir = TempDir()
+        let p = try plan(dir, """
+            {"name": "t", "grid": {"i": [1, 2, 3, 4]}, "stages": [{"name": "a", "command": ["sleep", "30", "{i}"]}, {"name": "b", "after": ["a"], "command": ["true", "{i}"]}]}
+            """)
+        let store = try Store.open(at: dir.url.appendingPathComponent("x.sqlite"))
+        let runner = SweepRunner(plan: p, store: store, options: SchedulerOptions(slots: 2, cores: 2, killGrace: 1))
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { runner.stop(reason: "test") }
+        let start = Date()
+        let result = try runner.run(invocationOptions: "test", observer: { _ in })
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(result.summary.interruptedBySignal)
+        #expect(result.summary.interrupted == 8)
+        #expect(try store.statuses(of: p.graph.jobs.map(\.id)).values.allSatisfy { $0 == .interrupted })
+    }
+
+    @Test func jobsGetTheirEnvironmentAndWorkingDirectory() throws {
+        let dir = TempDir()
+        let (_, store) = try runSweep(dir, """
+            {"name": "t", "base": {"lr": 0.001, "tag": "a b"}, "stages": [{"name": "a", "env": {"MY": "{tag}"}, "command": ["sh", "-c",
+              "pwd > $XEXP_JOB_DIR/env.txt; echo $XEXP_JOB_ID $OPENBLAS_NUM_THREADS \\"$MY\\" {lr} >> $XEXP_JOB_DIR/env.txt; echo $XEXP_PARAMS >> $XEXP_JOB_DIR/env.txt"]}]}
+            """, slots: 2)
+        let job = try store.results(of: SweepReference(parsing: "t"))
+        #expect(job.trials.count == 1)
+        let id = try plan(dir, dir.read("spec.json")).graph.jobs[0].id
+        let lines = try String(contentsOf: store.runsDirectory.appendingPathComponent(id).appendingPathComponent("env.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        #expect(lines[0] == dir.url.resolvingSymlinksInPath().path || lines[0] == dir.url.path)
+        #expect(lines[1] == "\(id) 1 a b 0.001")
+        #expect(lines[2] == #"{"lr":0.001,"tag":"a b"}"#)
+        #expect(FileManager.default.fileExists(atPath: store.runsDirectory.appendingPathComponent(id).appendingPathComponent("job.json").path))
+    }
+
+    @Test func metricsKeepHistoryAndTheLastValueWins() throws {
+        let dir = TempDir()
+        let (result, store) = try runSweep(dir, """
+            {"name": "t", "stages": [{"name": "train", "command": ["sh", "-c",
+              "printf '{\\"loss\\": 3, \\"step\\": 1}\\n{\\"loss\\": 2, \\"step\\": 2}\\n\\n{\\"loss\\": 1.5, \\"acc\\": 0.25, \\"step\\": 3}\\n' >> $XEXP_METRICS"]}]}
+            """)
+        #expect(result.succeeded)
+        let trial = try store.results(of: SweepReference(parsing: "t")).trials[0]
+        #expect(trial.metrics == ["train.loss": 1.5, "train.acc": 0.25])
+        let id = try plan(dir, dir.read("spec.json")).graph.jobs[0].id
+        let history = try store.metricHistory(job: id).filter { $0.name == "loss" }
+        #expect(history.map(\.value) == [3, 2, 1.5])
+        #expect(history.map(\.step) == [1, 2, 3])
+    }
+
+    @Test func malformedMetricsFailTheJob() throws {
+        let dir = TempDir()
+        let (result, store) = try runSweep(dir, #"{"name": "t", "stages": [{"name": "a", "command": ["sh", "-c", "echo '{\"loss\": \"high\"}' >> $XEXP_METRICS"]}]}"#)
+        #expect(result.summary.failed == 1)
+        let error = try store.problems(of: SweepReference(parsing: "t")).jobs[0].error ?? ""
+        #expect(error.contains("metrics line 1: metric \"loss\" must be a number"))
+    }
+
+    @Test func missingProgramFailsClearly() throws {
+        let dir = TempDir()
+        let (result, store) = try runSweep(dir, #"{"name": "t", "stages": [{"name": "a", "command": ["no-such-program-xexp"]}]}"#)
+        #expect(result.summary.failed == 1)
+        #expect(try store.problems(of: SweepReference(parsing: "t")).jobs[0].error?.contains("command not found: no-such-program-xexp") == true)
+    }
+}
+
+/// True if `pid` exists and is not a zombie (a container's init may be slow to reap orphans).
+func isAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}

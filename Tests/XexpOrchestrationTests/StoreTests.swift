@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import XexpOrchestration
+
+@Suite("Store: migrations, locking, resume")
+struct StoreTests {
+    @Test func migrationsCreateTheSchema() throws {
+        let dir = TempDir()
+        let store = try Store.open(at: dir.url.appendingPathComponent("s.sqlite"))
+        #expect(try store.appliedMigrations == ["v1-sweeps-jobs-metrics"])
+        let tables = try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name")
+        }
+        #expect(tables == ["attempts", "invocations", "job_edges", "jobs", "metrics", "sweeps", "trial_jobs", "trials"])
+        let mode = try store.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+        // Opening again is a no-op migration.
+        #expect(try Store.open(at: store.url).appliedMigrations == ["v1-sweeps-jobs-metrics"])
+    }
+
+    @Test func notAStoreIsAClearError() throws {
+        let dir = TempDir()
+        let file = dir.write("junk.sqlite", String(repeating: "not a database ", count: 100))
+        #expect { try Store.open(at: file) } throws: { error in
+            (error as? StoreError)?.description.contains("is not an xexp store") == true
+        }
+    }
+
+    @Test func oneSweepAtATimePerStore() throws {
+        let dir = TempDir()
+        let store = try Store.open(at: dir.url.appendingPathComponent("s.sqlite"))
+        let first = try SweepLock(store: store, purpose: "first")
+        #expect { try SweepLock(store: store, purpose: "second") } throws: { error in
+            (error as? StoreError)?.description.contains("another xexp process is using the store") == true
+        }
+        _ = first
+    }
+
+    static let spec = """
+        {"name": "t", "grid": {"i": [1, 2, 3]},
+         "stages": [
+           {"name": "a", "command": ["sh", "-c", "echo a{i} >> ../ran.log; test -f ../ok-{i} || test {i} != 2"]},
+           {"name": "b", "after": ["a"], "command": ["sh", "-c", "echo b{i} >> ../ran.log; echo '{\\"v\\": {i}}' >> $XEXP_METRICS"]}
+         ]}
+        """
+
+    @Test func resumeRunsOnlyWhatIsNotDone() throws {
+        let dir = TempDir()
+        let work = dir.url.appendingPathComponent("w")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let specURL = work.appendingPathComponent("spec.json")
+        try Self.spec.write(to: specURL, atomically: true, encoding: .utf8)
+        let store = try Store.open(at: dir.url.appendingPathComponent("s.sqlite"))
+        func run() throws -> SweepRunner.Result {
+            let p = try SweepPlan(specAt: specURL, displayPath: "spec.json")
+            return try SweepRunner(plan: p, store: store, options: SchedulerOptions(slots: 1, cores: 2)).run(invocationOptions: "", observer: { _ in })
+        }
+        let first = try run()
+        #expect(first.summary.failed == 1 && first.summary.blocked == 1 && first.summary.done == 4)
+        #expect(Set(dir.read("ran.log").split(separator: "\n")) == ["a1", "a2", "a3", "b1", "b3"])
+
+        try "".write(to: dir.url.appendingPathComponent("ok-2"), atomically: true, encoding: .utf8)
+        try "".write(to: dir.url.appendingPathComponent("ran.log"), atomically: true, encoding: .utf8)
+        let second = try run()
+        #expect(second.succeeded)
+        #expect(second.reused == 4)
+        #expect(dir.read("ran.log") == "a2\nb2\n")
+        let results = try store.results(of: SweepReference(parsing: "t"))
+        #expect(results.seq == 2)
+        #expect(results.trials.map { $0.metrics["b.v"] } == [1, 2, 3])
+
+        // --rerun forces a stage and what follows it.
+        try "".write(to: dir.url.appendingPathComponent("ran.log"), atomically: true, encoding: .utf8)
+        let p = try SweepPlan(specAt: specURL, displayPath: "spec.json")
+        let third = try SweepRunner(plan: p, store: store, options: SchedulerOptions(slots: 1, cores: 2), rerun: ["a"]).run(invocationOptions: "", observer: { _ in })
+        #expect(third.summary.done == 6)
+        #expect(dir.read("ran.log").split(separator: "\n").count == 6)
+    }
+
+    @Test func jobsLeftRunningByADeadProcessRunAgain() throws {
+        let dir = TempDir()
+        let (first, store) = try runSweep(dir, #"{"name": "t", "grid": {"i": [1, 2]}, "stages": [{"name": "a", "command": ["true", "{i}"]}]}"#)
+        #expect(first.succeeded)
+        // Simulate a crash: a job marked running by a process that no longer exists.
+        let p = try plan(dir, dir.read("spec.json"))
+        let victim = p.graph.jobs[0].id
+        try store.markRunning(victim, pid: 999_999, invocation: nil)
+        #expect(try store.statuses(of: [victim])[victim] == .running)
+        let (second, _) = try runSweep(dir, dir.read("spec.json"))
+        #expect(second.succeeded)
+        #expect(second.summary.done == 1)
+        #expect(second.reused == 1)
+        let attempts = try store.pool.read { try Row.fetchAll($0, sql: "SELECT status FROM attempts WHERE job_id = ? ORDER BY attempt", arguments: [victim]) }
+        #expect(attempts.map { $0["status"] as String } == ["done", "interrupted", "done"])
+    }
+
+    @Test func editingTheSpecKeepsUnchangedResults() throws {
+        let dir = TempDir()
+        let spec = #"{"name": "t", "grid": {"i": [1, 2]}, "stages": [{"name": "a", "command": ["sh", "-c", "echo {i} >> ran.log"]}]}"#
+        try runSweep(dir, spec)
+        let (second, store) = try runSweep(dir, spec.replacingOccurrences(of: "[1, 2]", with: "[1, 2, 3]"))
+        #expect(second.summary.done == 1 && second.reused == 2)
+        let (third, _) = try runSweep(dir, spec.replacingOccurrences(of: "[1, 2]", with: "[2]"))
+        #expect(third.summary.done == 0 && third.reused == 1)
+        #expect(try store.results(of: SweepReference(parsing: "t@2")).trials.count == 3)
+        #expect(try store.results(of: SweepReference(parsing: "t")).trials.count == 1)
+    }
+}
+
+import GRDB
