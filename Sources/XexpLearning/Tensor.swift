@@ -113,16 +113,18 @@ public final class Tensor {
 }
 
 /// An owned float buffer. A class so several tensor views can share it and it is freed exactly once.
+/// Buffers come from ``BufferPool`` so a training step reuses the previous step's memory.
 public final class Storage {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    private let byteCount: Int
     init(count: Int) {
         self.count = count
-        // 64-byte alignment keeps AVX loads aligned for the elementwise loops and OpenBLAS.
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        let (raw, bytes) = BufferPool.shared.allocate(byteCount: max(count, 1) * 4)
+        self.byteCount = bytes
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    deinit { BufferPool.shared.release(UnsafeMutableRawPointer(pointer), byteCount: byteCount) }
 }
 
 extension Tensor: CustomStringConvertible {

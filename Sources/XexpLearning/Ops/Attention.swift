@@ -50,25 +50,32 @@ public func attention(
     let y = Tensor(shape: [bsz, t, dq])
     // Probabilities are kept for backward only when recording; inference uses one T×S scratch.
     let probs = Tensor(shape: record ? [bsz, heads, t, s] : [t, s])
+    // Causal attention runs in query blocks, each against only the keys it can see, which skips about
+    // half of the score products and softmax work at long sequence lengths.
+    let blocks = queryBlocks(t: t, s: s, mask: mask)
     let (pq, pk, pv, py, pp) = (q.data, k.data, v.data, y.data, probs.data)
     for b in 0..<bsz {
         for h in 0..<heads {
             let p = record ? pp + (b * heads + h) * t * s : pp
             let qh = pq + b * t * ldq + h * dh
             let kvOff = b * sMax * ldk + (h / group) * dh
-            GEMM.sgemm(transA: false, transB: true, m: t, n: s, k: dh, alpha: alpha,
-                       a: qh, lda: ldq, b: pk + kvOff, ldb: ldk, beta: 0, c: p, ldc: s)
-            for i in 0..<t {
-                let row = p + i * s
-                let limit = mask.causal ? max(0, min(s, mask.queryOffset + i + 1)) : s
-                if let pad = mask.keyPadding {
-                    for j in 0..<limit where !pad[b * padStride + j] { row[j] = -.infinity }
+            for (i0, i1, kl) in blocks {
+                let pb = p + i0 * s
+                GEMM.sgemm(transA: false, transB: true, m: i1 - i0, n: kl, k: dh, alpha: alpha,
+                           a: qh + i0 * ldq, lda: ldq, b: pk + kvOff, ldb: ldk, beta: 0, c: pb, ldc: s)
+                for i in i0..<i1 {
+                    let row = p + i * s
+                    let limit = mask.causal ? max(0, min(s, mask.queryOffset + i + 1)) : s
+                    if let pad = mask.keyPadding {
+                        for j in 0..<limit where !pad[b * padStride + j] { row[j] = -.infinity }
+                    }
+                    softmaxRow(row, row, limit)
+                    // Zero the unseen keys up to this block's width; columns past it are never read.
+                    if limit < kl { (row + limit).update(repeating: 0, count: kl - limit) }
                 }
-                softmaxRow(row, row, limit)
-                if limit < s { (row + limit).update(repeating: 0, count: s - limit) }
+                GEMM.sgemm(transA: false, transB: false, m: i1 - i0, n: dh, k: kl, alpha: 1,
+                           a: pb, lda: s, b: pv + kvOff, ldb: ldk, beta: 0, c: py + b * t * ldq + h * dh + i0 * ldq, ldc: ldq)
             }
-            GEMM.sgemm(transA: false, transB: false, m: t, n: dh, k: s, alpha: 1,
-                       a: p, lda: s, b: pv + kvOff, ldb: ldk, beta: 0, c: py + b * t * ldq + h * dh, ldc: ldq)
         }
     }
     guard record else { return y }
@@ -83,32 +90,45 @@ public func attention(
         for b in 0..<bsz {
             for h in 0..<heads {
                 let p = pp + (b * heads + h) * t * s
-                let go = pg + b * t * ldq + h * dh
                 let qOff = b * t * ldq + h * dh
                 let kvOff = b * sMax * ldk + (h / group) * dh
-                if let gv {  // dV += Pᵀ·dO (heads of a group accumulate into the same kv head)
-                    GEMM.sgemm(transA: true, transB: false, m: s, n: dh, k: t, alpha: 1,
-                               a: p, lda: s, b: go, ldb: ldq, beta: 1, c: gv + kvOff, ldc: ldk)
-                }
-                guard gq != nil || gk != nil else { continue }
-                // dP = dO·Vᵀ, then dS = P ∘ (dP − rowsum(dP ∘ P)); masked entries have P = 0.
-                GEMM.sgemm(transA: false, transB: true, m: t, n: s, k: dh, alpha: 1,
-                           a: go, lda: ldq, b: pv + kvOff, ldb: ldk, beta: 0, c: ds, ldc: s)
-                for i in 0..<t {
-                    let pr = p + i * s, dr = ds + i * s
-                    var dot: Float = 0
-                    for j in 0..<s { dot += pr[j] * dr[j] }
-                    for j in 0..<s { dr[j] = pr[j] * (dr[j] - dot) }
-                }
-                if let gq {
-                    GEMM.sgemm(transA: false, transB: false, m: t, n: dh, k: s, alpha: alpha,
-                               a: ds, lda: s, b: pk + kvOff, ldb: ldk, beta: 1, c: gq + qOff, ldc: ldq)
-                }
-                if let gk {
-                    GEMM.sgemm(transA: true, transB: false, m: s, n: dh, k: t, alpha: alpha,
-                               a: ds, lda: s, b: pq + qOff, ldb: ldq, beta: 1, c: gk + kvOff, ldc: ldk)
+                for (i0, i1, kl) in blocks {
+                    let m = i1 - i0
+                    let pb = p + i0 * s, go = pg + qOff + i0 * ldq, db = ds + i0 * s
+                    if let gv {  // dV += Pᵀ·dO (heads of a group accumulate into the same kv head)
+                        GEMM.sgemm(transA: true, transB: false, m: kl, n: dh, k: m, alpha: 1,
+                                   a: pb, lda: s, b: go, ldb: ldq, beta: 1, c: gv + kvOff, ldc: ldk)
+                    }
+                    guard gq != nil || gk != nil else { continue }
+                    // dP = dO·Vᵀ, then dS = P ∘ (dP − rowsum(dP ∘ P)); masked entries have P = 0.
+                    GEMM.sgemm(transA: false, transB: true, m: m, n: kl, k: dh, alpha: 1,
+                               a: go, lda: ldq, b: pv + kvOff, ldb: ldk, beta: 0, c: db, ldc: s)
+                    for i in 0..<m {
+                        let pr = pb + i * s, dr = db + i * s
+                        var dot: Float = 0
+                        for j in 0..<kl { dot += pr[j] * dr[j] }
+                        for j in 0..<kl { dr[j] = pr[j] * (dr[j] - dot) }
+                    }
+                    if let gq {
+                        GEMM.sgemm(transA: false, transB: false, m: m, n: dh, k: kl, alpha: alpha,
+                                   a: db, lda: s, b: pk + kvOff, ldb: ldk, beta: 1, c: gq + qOff + i0 * ldq, ldc: ldq)
+                    }
+                    if let gk {
+                        GEMM.sgemm(transA: true, transB: false, m: kl, n: dh, k: m, alpha: alpha,
+                                   a: db, lda: s, b: pq + qOff + i0 * ldq, ldb: ldq, beta: 1, c: gk + kvOff, ldc: ldk)
+                    }
                 }
             }
         }
+    }
+}
+
+/// Query blocks `(first, end, visibleKeys)`: one block without a causal mask; 64-row blocks with one.
+private func queryBlocks(t: Int, s: Int, mask: AttentionMask) -> [(Int, Int, Int)] {
+    guard mask.causal else { return [(0, t, s)] }
+    let size = 64
+    return stride(from: 0, to: t, by: size).map { i0 in
+        let i1 = min(t, i0 + size)
+        return (i0, i1, max(0, min(s, mask.queryOffset + i1)))
     }
 }
