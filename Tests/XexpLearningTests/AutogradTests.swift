@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import XexpLearning
 
@@ -81,4 +82,18 @@ func blasThreads() {
     BLAS.threadCount = 1
     #expect(BLAS.threadCount == 1)
     BLAS.threadCount = saved
+}
+
+@Test("vectorised exp is within 2 ulp-ish (3e-7 relative) of libm and exactly 0 for −∞")
+func fastExpAccuracy() {
+    var worst = 0.0
+    var x: Float = -87
+    while x < 88 {
+        let ref = Foundation.exp(Double(x))
+        worst = max(worst, abs(Double(fastExp(x)) - ref) / ref)
+        x += 0.0137
+    }
+    #expect(worst < 3e-7, "worst relative error \(worst)")
+    #expect(fastExp(-.infinity) == 0)
+    #expect(exp8(F8(repeating: -1000)) == F8())
 }

@@ -68,20 +68,37 @@ extension Tensor {
     public func hardsigmoid() -> Tensor { unary(self, HardsigmoidKernel.self) }
 }
 
-/// SwiGLU gate, fused: `silu(gate) * up` (LLaMA MLP), one pass and one tape node instead of three.
+/// SwiGLU gate, fused: `silu(gate) * up` (LLaMA MLP), one pass and one tape node instead of three,
+/// eight lanes at a time.
 public func swiglu(gate: Tensor, up: Tensor) -> Tensor {
     precondition(gate.shape == up.shape, "swiglu: gate \(gate.shape) and up \(up.shape) differ")
     let y = Tensor(shape: gate.shape)
     let pg = gate.data, pu = up.data, py = y.data
-    for i in 0..<y.count { py[i] = SiLUKernel.f(pg[i]) * pu[i] }
+    let n = y.count
+    var i = 0
+    while i + 8 <= n {
+        let g = load8(pg + i)
+        store8(g / (1 + exp8(-g)) * load8(pu + i), py + i)
+        i += 8
+    }
+    while i < n { py[i] = pg[i] / (1 + fastExp(-pg[i])) * pu[i]; i += 1 }
     return y.record([gate, up]) { g in
         let gy = g.data
         let gg = gate.requiresGrad ? gate.gradPointer() : nil
         let gu = up.requiresGrad ? up.gradPointer() : nil
-        for i in 0..<g.count {
-            let s = 1 / (1 + expf(-pg[i]))
+        var i = 0
+        while i + 8 <= n {
+            let x = load8(pg + i), u = load8(pu + i), d = load8(gy + i)
+            let s = 1 / (1 + exp8(-x))
+            if let gu { store8(load8(gu + i) + d * x * s, gu + i) }
+            if let gg { store8(load8(gg + i) + d * u * s * (1 + x * (1 - s)), gg + i) }
+            i += 8
+        }
+        while i < n {
+            let s = 1 / (1 + fastExp(-pg[i]))
             gu?[i] += gy[i] * pg[i] * s
             gg?[i] += gy[i] * pu[i] * s * (1 + pg[i] * (1 - s))
+            i += 1
         }
     }
 }

@@ -105,9 +105,11 @@ public func attention(
                                a: go, lda: ldq, b: pv + kvOff, ldb: ldk, beta: 0, c: db, ldc: s)
                     for i in 0..<m {
                         let pr = pb + i * s, dr = db + i * s
-                        var dot: Float = 0
-                        for j in 0..<kl { dot += pr[j] * dr[j] }
-                        for j in 0..<kl { dr[j] = pr[j] * (dr[j] - dot) }
+                        let dot = vdot(pr, dr, kl)
+                        var j = 0
+                        let d8 = F8(repeating: dot)
+                        while j + 8 <= kl { store8(load8(pr + j) * (load8(dr + j) - d8), dr + j); j += 8 }
+                        while j < kl { dr[j] = pr[j] * (dr[j] - dot); j += 1 }
                     }
                     if let gq {
                         GEMM.sgemm(transA: false, transB: false, m: m, n: dh, k: kl, alpha: alpha,

@@ -14,15 +14,15 @@ public func crossEntropy(logits: Tensor, targets: [Int32], ignoreIndex: Int32 = 
     var lse = [Float](repeating: 0, count: rows)
     var total = 0.0
     var used = 0
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
+    defer { scratch.deallocate() }
     for r in 0..<rows {
         let t = targets[r]
         if t == ignoreIndex { continue }
         precondition(t >= 0 && Int(t) < v, "crossEntropy: target \(t) at row \(r) is outside 0..<\(v)")
         let xr = px + r * v
-        var m = -Float.infinity
-        for j in 0..<v { m = max(m, xr[j]) }
-        var s: Float = 0
-        for j in 0..<v { s += expf(xr[j] - m) }
+        let m = vmax(xr, v)
+        let s = expShifted(xr, scratch, v, shift: m)
         lse[r] = m + logf(s)
         total += Double(lse[r] - xr[Int(t)])
         used += 1
@@ -36,7 +36,9 @@ public func crossEntropy(logits: Tensor, targets: [Int32], ignoreIndex: Int32 = 
             let t = targets[r]
             if t == ignoreIndex { continue }
             let xr = px + r * v, gr = gx + r * v, l = lse[r]
-            for j in 0..<v { gr[j] += expf(xr[j] - l) * scale }
+            var j = 0
+            while j + 8 <= v { store8(load8(gr + j) + exp8(load8(xr + j) - l) * scale, gr + j); j += 8 }
+            while j < v { gr[j] += fastExp(xr[j] - l) * scale; j += 1 }
             gr[Int(t)] -= scale
         }
     }

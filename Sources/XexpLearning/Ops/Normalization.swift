@@ -104,8 +104,7 @@ public func softmax(_ x: Tensor) -> Tensor {
         let gx = x.gradPointer(), pg = g.data, pyv = ys.pointer
         for r in 0..<rows {
             let yr = pyv + r * d, gr = pg + r * d
-            var dot: Float = 0
-            for j in 0..<d { dot += gr[j] * yr[j] }
+            let dot = vdot(gr, yr, d)
             let gxr = gx + r * d
             for j in 0..<d { gxr[j] += yr[j] * (gr[j] - dot) }
         }
@@ -116,11 +115,8 @@ public func softmax(_ x: Tensor) -> Tensor {
 /// rather than NaN, so padded queries contribute nothing.
 @inline(__always)
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    var m = -Float.infinity
-    for j in 0..<n { m = max(m, x[j]) }
+    let m = vmax(x, n)
     if m == -.infinity { y.update(repeating: 0, count: n); return }
-    var sum: Float = 0
-    for j in 0..<n { let e = expf(x[j] - m); y[j] = e; sum += e }
-    let inv = 1 / sum
-    for j in 0..<n { y[j] *= inv }
+    let sum = expShifted(x, y, n, shift: m)
+    vscale(y, n, 1 / sum)
 }
