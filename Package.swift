@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "xexp", targets: ["xexp"]),
         .library(name: "XexpOrchestration", targets: ["XexpOrchestration"]),
         .library(name: "XexpLearning", targets: ["XexpLearning"]),
+        .executable(name: "xexp-bench", targets: ["xexp-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,6 +53,10 @@ let package = Package(
         .target(
             name: "XexpLearning",
             dependencies: ["COpenBLAS"]
+        ),
+        .executableTarget(
+            name: "xexp-bench",
+            dependencies: ["XexpLearning"]
         ),
         .testTarget(
             name: "XexpOrchestrationTests",

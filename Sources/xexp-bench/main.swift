@@ -1,0 +1,45 @@
+import Foundation
+import XexpLearning
+
+/// xexp-bench: performance figures for the learning engine.
+///
+///     xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--no-torch]
+///     xexp-bench write-checkpoint <path>      one training step of the width-128 model, then a checkpoint
+///                                             (read it with: python3 Tests/check_checkpoint.py <path>)
+let usage = """
+usage: xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--batch B] [--no-torch] [--torch-script PATH]
+       xexp-bench write-checkpoint <path>
+"""
+
+func listOption(_ args: [String], _ name: String, default value: [Int]) -> [Int] {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return value }
+    let parsed = args[i + 1].split(separator: ",").compactMap { Int($0) }
+    guard !parsed.isEmpty, parsed.allSatisfy({ $0 > 0 }) else {
+        FileHandle.standardError.write("xexp-bench: \(name) expects positive integers separated by commas, got \"\(args[i + 1])\"\n".data(using: .utf8)!)
+        exit(2)
+    }
+    return parsed
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+switch args.first {
+case "train-step":
+    let options = TrainStepOptions(
+        threads: listOption(args, "--threads", default: [1, 2]),
+        widths: listOption(args, "--widths", default: [128, 256]),
+        seqs: listOption(args, "--seqs", default: [64, 128, 256, 512, 640]),
+        batch: listOption(args, "--batch", default: [8])[0],
+        steps: listOption(args, "--steps", default: [0])[0],
+        runTorch: !args.contains("--no-torch"),
+        torchScript: args.firstIndex(of: "--torch-script").map { args[$0 + 1] } ?? "Benchmarks/train_step_torch.py")
+    runTrainStepBenchmark(options)
+case "write-checkpoint":
+    guard args.count == 2 else { print(usage); exit(2) }
+    do { try writeSampleCheckpoint(to: args[1]) } catch {
+        FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
+        exit(1)
+    }
+default:
+    print(usage)
+    exit(args.isEmpty ? 0 : 2)
+}
