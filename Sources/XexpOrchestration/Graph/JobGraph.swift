@@ -29,10 +29,18 @@ public struct Job: Sendable {
             case .jobDirectory: return runsDirectory.appendingPathComponent(id).path
             }
         }
-        let argv = command.map { (try? $0.render(resolve).get()) ?? "" }
+        var argv = command.map { (try? $0.render(resolve).get()) ?? "" }
+        if argv.first == selfExecutablePlaceholder { argv[0] = Job.selfExecutable }
         let env = self.env.map { ($0.key, (try? $0.value.render(resolve).get()) ?? "") }
         return (argv, env)
     }
+
+    /// The running xexp binary (built-in stages run it in worker mode); `XEXP_EXECUTABLE` overrides it, which
+    /// tests that drive the orchestrator in-process need.
+    public static let selfExecutable: String = {
+        if let path = ProcessInfo.processInfo.environment["XEXP_EXECUTABLE"], !path.isEmpty { return path }
+        return (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }()
 
     /// The command as the store records it: directories shown relative to the runs directory.
     public var displayCommand: [String] { resolved(runsDirectory: URL(fileURLWithPath: "$RUNS")).argv }
@@ -59,15 +67,15 @@ public struct JobGraph: Sendable {
 
         for trial in trials {
             var mine: [String: JobID] = [:]
-            for stage in ordered {
+            for stage in ordered where stage.appliesTo?(trial.parameters) ?? true {
                 let pointer = JSONPointer(["stages", String(stagePosition[stage.name]!)])
                 var templates: [CommandTemplate] = []
                 for arg in stage.command { templates.append(try JobGraph.template(arg, file: specFile, pointer: pointer)) }
                 var env: [(key: String, value: CommandTemplate)] = []
                 for entry in stage.env { env.append((entry.key, try JobGraph.template(entry.value, file: specFile, pointer: pointer))) }
-                let upstreamByStage = Dictionary(uniqueKeysWithValues: ancestors[stage.name]!.map { ($0, mine[$0]!) })
+                let upstreamByStage = Dictionary(uniqueKeysWithValues: ancestors[stage.name]!.compactMap { s in mine[s].map { (s, $0) } })
                 var job = Job(id: "", stage: stage.name, command: templates, env: env, parameters: trial.parameters,
-                              upstreamByStage: upstreamByStage, upstream: stage.after.map { mine[$0]! }.sorted(),
+                              upstreamByStage: upstreamByStage, upstream: stage.after.compactMap { mine[$0] }.sorted(),
                               timeout: stage.timeout, retries: stage.retries)
                 for case .parameter(let name) in (templates + env.map(\.value)).flatMap(\.references)
                 where trial.parameters[name] == nil {

@@ -20,12 +20,14 @@ public struct ExperimentSpec: Sendable {
     public var fileURL: URL
     /// The exact bytes of the spec file, recorded with each invocation.
     public var sourceText: String
+    /// Set when the spec has no `stages`: the built-in pipeline provides them per trial.
+    public var pipeline: (any BuiltinPipeline)? = nil
 
     public var directory: URL { fileURL.deletingLastPathComponent() }
 }
 
 /// One command stage: a command template instantiated once per distinct substitution.
-public struct StageSpec: Sendable, Equatable {
+public struct StageSpec: Sendable {
     public var name: String
     /// argv template; `{PARAM}`, `{STAGE.dir}` and `{job.dir}` are substituted per trial.
     public var command: [String]
@@ -37,9 +39,12 @@ public struct StageSpec: Sendable, Equatable {
     /// Extra identity for stages whose behaviour is not fully visible in the command (e.g. a built-in
     /// pipeline's code version). Empty for user command stages.
     public var identitySalt: String
+    /// Built-in stages may apply to some trials only (e.g. a benchmark the trial does not list). Nil: every trial.
+    public var appliesTo: (@Sendable (Parameters) -> Bool)?
 
     public init(name: String, command: [String], after: [String] = [], env: [(key: String, value: String)] = [],
-                timeout: Double? = nil, retries: Int = 0, identitySalt: String = "") {
+                timeout: Double? = nil, retries: Int = 0, identitySalt: String = "", appliesTo: (@Sendable (Parameters) -> Bool)? = nil) {
+        self.appliesTo = appliesTo
         self.name = name
         self.command = command
         self.after = after
@@ -47,11 +52,5 @@ public struct StageSpec: Sendable, Equatable {
         self.timeout = timeout
         self.retries = retries
         self.identitySalt = identitySalt
-    }
-
-    public static func == (lhs: StageSpec, rhs: StageSpec) -> Bool {
-        lhs.name == rhs.name && lhs.command == rhs.command && lhs.after == rhs.after
-            && lhs.env.map(\.key) == rhs.env.map(\.key) && lhs.env.map(\.value) == rhs.env.map(\.value)
-            && lhs.timeout == rhs.timeout && lhs.retries == rhs.retries && lhs.identitySalt == rhs.identitySalt
     }
 }

@@ -9,7 +9,7 @@ public enum SpecParser {
     static let stageKeys = ["name", "command", "after", "env", "timeout", "retries"]
 
     /// Loads and validates the spec at `url`. `displayPath` is how the file is named in errors (as the user typed it).
-    public static func load(contentsOf url: URL, displayPath: String? = nil) throws(SpecError) -> ExperimentSpec {
+    public static func load(contentsOf url: URL, displayPath: String? = nil, pipeline: (any BuiltinPipeline)? = nil) throws(SpecError) -> ExperimentSpec {
         let shown = displayPath ?? url.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
@@ -25,17 +25,17 @@ public enum SpecParser {
         guard let text = String(data: data, encoding: .utf8) else {
             throw SpecError(file: shown, location: "", message: "is not UTF-8 text; save it as UTF-8 JSON")
         }
-        return try parse(text: text, fileURL: url.standardizedFileURL, displayPath: shown)
+        return try parse(text: text, fileURL: url.standardizedFileURL, displayPath: shown, pipeline: pipeline)
     }
 
     /// Validates spec `text` as if it had been read from `fileURL`.
-    public static func parse(text: String, fileURL: URL, displayPath: String) throws(SpecError) -> ExperimentSpec {
+    public static func parse(text: String, fileURL: URL, displayPath: String, pipeline: (any BuiltinPipeline)? = nil) throws(SpecError) -> ExperimentSpec {
         let root: JSONValue
         do { root = try JSONParser.parse(text) } catch {
             throw SpecError(file: displayPath, location: "line \(error.line), column \(error.column)",
                             message: "invalid JSON: \(error.message)")
         }
-        var v = Validator(file: displayPath)
+        var v = Validator(file: displayPath, pipeline: pipeline)
         return try v.spec(root, fileURL: fileURL, text: text)
     }
 }
@@ -43,6 +43,7 @@ public enum SpecParser {
 /// The validation walk; kept apart from the I/O so each rule reads as one small function.
 struct Validator {
     let file: String
+    var pipeline: (any BuiltinPipeline)? = nil
 
     func fail(_ pointer: JSONPointer, _ message: String) -> SpecError {
         SpecError(file: file, location: pointer.description, message: message)
@@ -202,7 +203,21 @@ struct Validator {
         }
 
         guard let stagesValue = root["stages"] else {
-            throw fail(top, "missing key \"stages\"; add an array of command stages, e.g. [{\"name\": \"train\", \"command\": [\"./train.sh\", \"{lr}\"]}]")
+            guard let pipeline else {
+                throw fail(top, "missing key \"stages\"; add an array of command stages, e.g. [{\"name\": \"train\", \"command\": [\"./train.sh\", \"{lr}\"]}]")
+            }
+            // The built-in pipeline: every parameter must be one it reads (a typo would otherwise be silently ignored).
+            let names = pipeline.parameterNames
+            for n in known where n != "seed" && !names.contains(n) {
+                var message = "\"\(n)\" is not a parameter of the built-in pipeline"
+                if let guess = suggestion(for: n, among: names) { message += "; did you mean '\(guess)'?" }
+                else { message += "; it reads: \(names.joined(separator: ", ")) (or give the spec \"stages\" of your own)" }
+                let partial = ExperimentSpec(name: name, description: nil, base: base, grid: grid, zip: zip, include: include, exclude: [],
+                                             seeds: seeds, stages: [], fileURL: fileURL, sourceText: text)
+                throw fail(partial.location(of: n, value: nil), message)
+            }
+            return ExperimentSpec(name: name, description: description, base: base, grid: grid, zip: zip, include: include,
+                                  exclude: exclude, seeds: seeds, stages: [], fileURL: fileURL, sourceText: text, pipeline: pipeline)
         }
         let stages = try self.stages(stagesValue, at: top.appending("stages"), knownParameters: known)
 

@@ -7,11 +7,22 @@ public struct SweepPlan: Sendable {
     public var graph: JobGraph
 
     /// Parses, validates and expands the spec at `url` (named `displayPath` in errors).
-    public init(specAt url: URL, displayPath: String) throws(SpecError) {
-        spec = try SpecParser.load(contentsOf: url, displayPath: displayPath)
+    /// - Parameter pipeline: the built-in pipeline, used when the spec has no `stages`.
+    public init(specAt url: URL, displayPath: String, pipeline: (any BuiltinPipeline)? = nil) throws(SpecError) {
+        spec = try SpecParser.load(contentsOf: url, displayPath: displayPath, pipeline: pipeline)
         trials = spec.expandTrials()
         if trials.isEmpty {
             throw SpecError(file: displayPath, location: "/exclude", message: "every trial is excluded; loosen \"exclude\" so at least one trial remains")
+        }
+        if let builtin = spec.pipeline {
+            // Every trial is checked before anything runs: an invalid combination fails now, not an hour in.
+            for trial in trials {
+                if let problem = builtin.validate(trial.parameters).first {
+                    throw SpecError(file: displayPath, location: spec.location(of: problem.parameter, value: trial.parameters[problem.parameter]).description,
+                                    message: problem.message)
+                }
+            }
+            spec.stages = builtin.stages(for: trials)
         }
         graph = try JobGraph(stages: spec.stages, trials: trials, specFile: displayPath)
     }
