@@ -9,6 +9,7 @@ public enum GEMM {
     nonisolated(unsafe) public static var isProfiling = false
     /// Accumulated GEMM statistics while ``isProfiling``.
     nonisolated(unsafe) public static var profile = Profile()
+    private static let profileLock = NSLock()
 
     /// Time and work spent in `cblas_sgemm`.
     public struct Profile: Sendable {
@@ -40,22 +41,64 @@ public enum GEMM {
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         if isProfiling {
-            profile.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            // Inside a parallel region each worker's time is divided by the worker count, so the total
+            // approximates wall time spent in GEMM (exact when the workers are balanced).
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 / Double(Parallel.activeWorkers)
+            profileLock.lock()
+            profile.seconds += seconds
             profile.flops += 2 * Double(m) * Double(n) * Double(k)
             profile.calls += 1
+            profileLock.unlock()
         }
     }
 }
 
-/// The per-process BLAS thread knob. OpenBLAS at 2 threads is slower than at 1 on small products, so
-/// the scheduler chooses per job; set it once at process start, before the first product.
+/// The per-process thread knob. OpenBLAS at 2 threads is slower than at 1 on small products, so the
+/// scheduler chooses per job; set it once at process start. It bounds both OpenBLAS's threads and
+/// xexp's own parallel loops over attention heads (see `Parallel`).
 public enum BLAS {
-    /// Number of threads OpenBLAS uses for each product in this process.
+    /// Threads this process may use (default: OpenBLAS's own default, usually the core count).
     public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
+        get { state.withLock { $0.budget } }
         set {
             precondition(newValue >= 1, "BLAS thread count must be ≥ 1, got \(newValue)")
-            openblas_set_num_threads(Int32(newValue))
+            state.withLock { s in
+                s.budget = newValue
+                if s.regions == 0 { openblas_set_num_threads(Int32(newValue)) }
+            }
         }
+    }
+
+    struct State {
+        var budget = Int(openblas_get_num_threads())
+        /// Parallel regions currently running; while > 0 OpenBLAS is held at one thread.
+        var regions = 0
+    }
+    static let state = Locked(State())
+
+    static func enterParallelRegion() {
+        state.withLock { s in
+            if s.regions == 0 { openblas_set_num_threads(1) }
+            s.regions += 1
+        }
+    }
+
+    static func leaveParallelRegion() {
+        state.withLock { s in
+            s.regions -= 1
+            if s.regions == 0 { openblas_set_num_threads(Int32(s.budget)) }
+        }
+    }
+}
+
+/// A value behind a lock.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }

@@ -48,34 +48,34 @@ public func attention(
     let record = Autograd.needsGrad(q, k, v)
 
     let y = Tensor(shape: [bsz, t, dq])
-    // Probabilities are kept for backward only when recording; inference uses one T×S scratch.
-    let probs = Tensor(shape: record ? [bsz, heads, t, s] : [t, s])
+    // Probabilities are kept for backward only when recording; inference uses a T×S scratch per worker.
+    let workers = Parallel.workers(for: bsz * heads)
+    let probs = Tensor(shape: record ? [bsz, heads, t, s] : [workers, t, s])
     // Causal attention runs in query blocks, each against only the keys it can see, which skips about
     // half of the score products and softmax work at long sequence lengths.
     let blocks = queryBlocks(t: t, s: s, mask: mask)
     let (pq, pk, pv, py, pp) = (q.data, k.data, v.data, y.data, probs.data)
-    for b in 0..<bsz {
-        for h in 0..<heads {
-            let p = record ? pp + (b * heads + h) * t * s : pp
-            let qh = pq + b * t * ldq + h * dh
-            let kvOff = b * sMax * ldk + (h / group) * dh
-            for (i0, i1, kl) in blocks {
-                let pb = p + i0 * s
-                GEMM.sgemm(transA: false, transB: true, m: i1 - i0, n: kl, k: dh, alpha: alpha,
-                           a: qh + i0 * ldq, lda: ldq, b: pk + kvOff, ldb: ldk, beta: 0, c: pb, ldc: s)
-                for i in i0..<i1 {
-                    let row = p + i * s
-                    let limit = mask.causal ? max(0, min(s, mask.queryOffset + i + 1)) : s
-                    if let pad = mask.keyPadding {
-                        for j in 0..<limit where !pad[b * padStride + j] { row[j] = -.infinity }
-                    }
-                    softmaxRow(row, row, limit)
-                    // Zero the unseen keys up to this block's width; columns past it are never read.
-                    if limit < kl { (row + limit).update(repeating: 0, count: kl - limit) }
+    Parallel.forEach(bsz * heads) { unit, worker in
+        let (b, h) = (unit / heads, unit % heads)
+        let p = pp + (record ? unit : worker) * t * s
+        let qh = pq + b * t * ldq + h * dh
+        let kvOff = b * sMax * ldk + (h / group) * dh
+        for (i0, i1, kl) in blocks {
+            let pb = p + i0 * s
+            GEMM.sgemm(transA: false, transB: true, m: i1 - i0, n: kl, k: dh, alpha: alpha,
+                       a: qh + i0 * ldq, lda: ldq, b: pk + kvOff, ldb: ldk, beta: 0, c: pb, ldc: s)
+            for i in i0..<i1 {
+                let row = p + i * s
+                let limit = mask.causal ? max(0, min(s, mask.queryOffset + i + 1)) : s
+                if let pad = mask.keyPadding {
+                    for j in 0..<limit where !pad[b * padStride + j] { row[j] = -.infinity }
                 }
-                GEMM.sgemm(transA: false, transB: false, m: i1 - i0, n: dh, k: kl, alpha: 1,
-                           a: pb, lda: s, b: pv + kvOff, ldb: ldk, beta: 0, c: py + b * t * ldq + h * dh + i0 * ldq, ldc: ldq)
+                softmaxRow(row, row, limit)
+                // Zero the unseen keys up to this block's width; columns past it are never read.
+                if limit < kl { (row + limit).update(repeating: 0, count: kl - limit) }
             }
+            GEMM.sgemm(transA: false, transB: false, m: i1 - i0, n: dh, k: kl, alpha: 1,
+                       a: pb, lda: s, b: pv + kvOff, ldb: ldk, beta: 0, c: py + b * t * ldq + h * dh + i0 * ldq, ldc: ldq)
         }
     }
     guard record else { return y }
@@ -85,13 +85,17 @@ public func attention(
         let gk = k.requiresGrad ? k.gradPointer() : nil
         let gv = v.requiresGrad ? v.gradPointer() : nil
         let pp = probs.data  // capture the tensor, not just its pointer, so the buffer outlives forward
-        let ds = UnsafeMutablePointer<Float>.allocate(capacity: t * s)
-        defer { ds.deallocate() }
-        for b in 0..<bsz {
-            for h in 0..<heads {
+        // One unit per (batch, kv head) so the heads sharing a kv head accumulate dK/dV on one worker.
+        let workers = Parallel.workers(for: bsz * kvHeads)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * t * s)
+        defer { scratch.deallocate() }
+        Parallel.forEach(bsz * kvHeads) { unit, worker in
+            let ds = scratch + worker * t * s
+            let (b, kvh) = (unit / kvHeads, unit % kvHeads)
+            for h in (kvh * group)..<((kvh + 1) * group) {
                 let p = pp + (b * heads + h) * t * s
                 let qOff = b * t * ldq + h * dh
-                let kvOff = b * sMax * ldk + (h / group) * dh
+                let kvOff = b * sMax * ldk + kvh * dh
                 for (i0, i1, kl) in blocks {
                     let m = i1 - i0
                     let pb = p + i0 * s, go = pg + qOff + i0 * ldq, db = ds + i0 * s
