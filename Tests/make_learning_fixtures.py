@@ -162,6 +162,9 @@ record("adaptive_pool", lambda x: nchw_to_nhwc(F.adaptive_avg_pool2d(nhwc_to_nch
 record("adaptive_pool_uneven", lambda x: nchw_to_nhwc(F.adaptive_avg_pool2d(nhwc_to_nchw(x), 3)), {"x": rnd(1, 5, 5, 2)})
 record("global_pool", lambda x: x.mean(dim=(1, 2), keepdim=True), {"x": rnd(2, 4, 4, 3)})
 
+record("patch_embed", lambda x, w, b: F.conv2d(nhwc_to_nchw(x), w, b, stride=2).flatten(2).transpose(1, 2),
+       {"x": rnd(2, 4, 6, 3), "w": rnd(5, 3, 2, 2), "b": rnd(5)})
+
 # --- shape ----------------------------------------------------------------------------------------
 record("regroup", lambda x: x.reshape(2, 2, 12), {"x": rnd(2, 8, 3)})
 record("concat", lambda a, b: torch.cat([a, b], 1), {"a": rnd(2, 3, 4), "b": rnd(2, 2, 4)})

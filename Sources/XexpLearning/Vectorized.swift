@@ -35,7 +35,7 @@ typealias F8 = SIMD8<Float>
 @inline(__always) func vmax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc = F8(repeating: -.infinity)
     var j = 0
-    while j + 8 <= n { acc = pointwiseMax(acc, load8(p + j)); j += 8 }
+    while j + 8 <= n { let v = load8(p + j); acc.replace(with: v, where: v .> acc); j += 8 }
     var m = acc.max()
     while j < n { m = max(m, p[j]); j += 1 }
     return m

@@ -43,16 +43,12 @@ func kvCacheAttention(kvHeads: Int) {
     let k = nonZero([b, t, kvHeads * dh], &rng, requiresGrad: false)
     let v = nonZero([b, t, kvHeads * dh], &rng, requiresGrad: false)
     let full = attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, mask: .causal)
-    let kc = Tensor.zeros([b, cap, kvHeads * dh]), vc = Tensor.zeros([b, cap, kvHeads * dh])
-    let w = kvHeads * dh
+    let cache = KVCache(batch: b, capacity: cap, width: kvHeads * dh)
     for step in 0..<t {
-        for bi in 0..<b {
-            (kc.data + (bi * cap + step) * w).update(from: k.data + (bi * t + step) * w, count: w)
-            (vc.data + (bi * cap + step) * w).update(from: v.data + (bi * t + step) * w, count: w)
-        }
+        cache.append(keys: k.slice(axis: 1, step..<(step + 1)), values: v.slice(axis: 1, step..<(step + 1)))
         let qs = q.slice(axis: 1, step..<(step + 1))
-        let out = attention(q: qs, k: kc, v: vc, heads: heads, kvHeads: kvHeads,
-                            mask: AttentionMask(causal: true, queryOffset: step), keyLength: step + 1)
+        let out = attention(q: qs, k: cache.keys, v: cache.values, heads: heads, kvHeads: kvHeads,
+                            mask: AttentionMask(causal: true, queryOffset: cache.length - 1), keyLength: cache.length)
         #expect(relativeError(out, full.slice(axis: 1, step..<(step + 1))) < 1e-6)
     }
 }

@@ -53,6 +53,7 @@ let gradientCases: [GradientCase] = [
     .init(name: "depthwise 3×3 stride 2", shapes: [[1, 6, 6, 3], [3, 1, 3, 3]]) { depthwiseConv3x3($0[0], weight: $0[1], stride: 2) },
     .init(name: "adaptiveAvgPool uneven", shapes: [[1, 5, 5, 2]]) { adaptiveAvgPool($0[0], outputSize: 3) },
     .init(name: "globalAvgPool", shapes: [[2, 3, 3, 2]]) { globalAvgPool($0[0]) },
+    .init(name: "patchify", shapes: [[1, 4, 6, 2]]) { patchify($0[0], patch: 2) },
     .init(name: "regroupTokens", shapes: [[2, 8, 3]]) { $0[0].regroupTokens(factor: 4).affine(scale: 2) },
     .init(name: "concat", shapes: [[2, 3, 4], [2, 2, 4]]) { concat([$0[0], $0[1]], axis: 1) },
     .init(name: "slice", shapes: [[2, 6, 4]]) { $0[0].slice(axis: 1, 1..<4) },

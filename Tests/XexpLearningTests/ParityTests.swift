@@ -54,6 +54,7 @@ let parityCases: [ParityCase] = [
     .init(name: "adaptive_pool", inputs: ["x"]) { t, _ in adaptiveAvgPool(t[0], outputSize: 3) },
     .init(name: "adaptive_pool_uneven", inputs: ["x"]) { t, _ in adaptiveAvgPool(t[0], outputSize: 3) },
     .init(name: "global_pool", inputs: ["x"]) { t, _ in globalAvgPool(t[0]) },
+    .init(name: "patch_embed", inputs: ["x", "w", "b"]) { t, _ in linear(patchify(t[0], patch: 2), weight: t[1], bias: t[2]) },
     .init(name: "regroup", inputs: ["x"]) { t, _ in t[0].regroupTokens(factor: 4) },
     .init(name: "concat", inputs: ["a", "b"]) { t, _ in concat([t[0], t[1]], axis: 1) },
     .init(name: "slice", inputs: ["x"]) { t, _ in t[0].slice(axis: 1, 1..<4) },
