@@ -29,6 +29,22 @@ enum Parallel {
         }
     }
 
+    /// Workers worth using for a loop of `count` items touching `elements` floats in total: one below
+    /// ~32 K elements (waking a second thread costs more than it saves), else the thread budget.
+    static func workers(count: Int, elements: Int) -> Int {
+        elements >= 32_768 ? max(1, min(count, BLAS.threadCount)) : 1
+    }
+
+    /// Splits `0..<count` into `workers` contiguous chunks and calls `body(range, worker)` for each.
+    static func chunks(_ count: Int, workers: Int, _ body: (_ range: Range<Int>, _ worker: Int) -> Void) {
+        if workers <= 1 { body(0..<count, 0); return }
+        let size = (count + workers - 1) / workers
+        forEach(workers) { w, _ in
+            let lo = w * size, hi = min(count, lo + size)
+            if lo < hi { body(lo..<hi, w) }
+        }
+    }
+
     /// The number of workers ``forEach(_:_:)`` will use for `units` items (for per-worker scratch).
     static func workers(for units: Int) -> Int { max(1, min(units, BLAS.threadCount)) }
 }

@@ -75,30 +75,38 @@ public func swiglu(gate: Tensor, up: Tensor) -> Tensor {
     let y = Tensor(shape: gate.shape)
     let pg = gate.data, pu = up.data, py = y.data
     let n = y.count
-    var i = 0
-    while i + 8 <= n {
-        let g = load8(pg + i)
-        store8(g / (1 + exp8(-g)) * load8(pu + i), py + i)
-        i += 8
+    let workers = Parallel.workers(count: n / 8 + 1, elements: 3 * n)
+    Parallel.chunks(n / 8 + 1, workers: workers) { range, _ in
+        // Chunks are counted in 8-lane groups so every chunk but the last is whole vectors.
+        var i = range.lowerBound * 8
+        let end = min(n, range.upperBound * 8)
+        while i + 8 <= end {
+            let g = load8(pg + i)
+            store8(g / (1 + exp8(-g)) * load8(pu + i), py + i)
+            i += 8
+        }
+        while i < end { py[i] = pg[i] / (1 + fastExp(-pg[i])) * pu[i]; i += 1 }
     }
-    while i < n { py[i] = pg[i] / (1 + fastExp(-pg[i])) * pu[i]; i += 1 }
     return y.record([gate, up]) { g in
         let gy = g.data
         let gg = gate.requiresGrad ? gate.gradPointer() : nil
         let gu = up.requiresGrad ? up.gradPointer() : nil
-        var i = 0
-        while i + 8 <= n {
-            let x = load8(pg + i), u = load8(pu + i), d = load8(gy + i)
-            let s = 1 / (1 + exp8(-x))
-            if let gu { store8(load8(gu + i) + d * x * s, gu + i) }
-            if let gg { store8(load8(gg + i) + d * u * s * (1 + x * (1 - s)), gg + i) }
-            i += 8
-        }
-        while i < n {
-            let s = 1 / (1 + fastExp(-pg[i]))
-            gu?[i] += gy[i] * pg[i] * s
-            gg?[i] += gy[i] * pu[i] * s * (1 + pg[i] * (1 - s))
-            i += 1
+        Parallel.chunks(n / 8 + 1, workers: workers) { range, _ in
+            var i = range.lowerBound * 8
+            let end = min(n, range.upperBound * 8)
+            while i + 8 <= end {
+                let x = load8(pg + i), u = load8(pu + i), d = load8(gy + i)
+                let s = 1 / (1 + exp8(-x))
+                if let gu { store8(load8(gu + i) + d * x * s, gu + i) }
+                if let gg { store8(load8(gg + i) + d * u * s * (1 + x * (1 - s)), gg + i) }
+                i += 8
+            }
+            while i < end {
+                let s = 1 / (1 + fastExp(-pg[i]))
+                gu?[i] += gy[i] * pg[i] * s
+                gg?[i] += gy[i] * pu[i] * s * (1 + pg[i] * (1 - s))
+                i += 1
+            }
         }
     }
 }

@@ -11,35 +11,51 @@ public func crossEntropy(logits: Tensor, targets: [Int32], ignoreIndex: Int32 = 
     let rows = logits.count / v
     precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows of logits \(logits.shape)")
     let px = logits.data
-    var lse = [Float](repeating: 0, count: rows)
-    var total = 0.0
-    var used = 0
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
-    defer { scratch.deallocate() }
-    for r in 0..<rows {
-        let t = targets[r]
-        if t == ignoreIndex { continue }
+    for (r, t) in targets.enumerated() where t != ignoreIndex {
         precondition(t >= 0 && Int(t) < v, "crossEntropy: target \(t) at row \(r) is outside 0..<\(v)")
-        let xr = px + r * v
-        let m = vmax(xr, v)
-        let s = expShifted(xr, scratch, v, shift: m)
-        lse[r] = m + logf(s)
-        total += Double(lse[r] - xr[Int(t)])
-        used += 1
     }
+    let used = targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
+    let lse = UnsafeMutablePointer<Float>.allocate(capacity: max(rows, 1))
+    let workers = Parallel.workers(count: rows, elements: rows * v)
+    var partial = [Double](repeating: 0, count: workers)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * v)
+    defer { scratch.deallocate() }
+    partial.withUnsafeMutableBufferPointer { part in
+        Parallel.chunks(rows, workers: workers) { range, w in
+            var acc = 0.0
+            for r in range where targets[r] != ignoreIndex {
+                let xr = px + r * v
+                let m = vmax(xr, v)
+                let s = expShifted(xr, scratch + w * v, v, shift: m)
+                lse[r] = m + logf(s)
+                acc += Double(lse[r] - xr[Int(targets[r])])
+            }
+            part[w] = acc
+        }
+    }
+    let total = partial.reduce(0, +)
     let y = Tensor(shape: [], values: [used > 0 ? Float(total / Double(used)) : 0])
+    let lseKeep = LSEBuffer(lse)
     return y.record([logits]) { g in
         guard used > 0 else { return }
         let gx = logits.gradPointer()
         let scale = g.data[0] / Float(used)
-        for r in 0..<rows {
-            let t = targets[r]
-            if t == ignoreIndex { continue }
-            let xr = px + r * v, gr = gx + r * v, l = lse[r]
-            var j = 0
-            while j + 8 <= v { store8(load8(gr + j) + exp8(load8(xr + j) - l) * scale, gr + j); j += 8 }
-            while j < v { gr[j] += fastExp(xr[j] - l) * scale; j += 1 }
-            gr[Int(t)] -= scale
+        let lse = lseKeep.pointer
+        Parallel.chunks(rows, workers: workers) { range, _ in
+            for r in range where targets[r] != ignoreIndex {
+                let xr = px + r * v, gr = gx + r * v, l = lse[r]
+                var j = 0
+                while j + 8 <= v { store8(load8(gr + j) + exp8(load8(xr + j) - l) * scale, gr + j); j += 8 }
+                while j < v { gr[j] += fastExp(xr[j] - l) * scale; j += 1 }
+                gr[Int(targets[r])] -= scale
+            }
         }
     }
+}
+
+/// Owns the per-row log-sum-exp between forward and backward (freed with the tape node).
+private final class LSEBuffer {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ p: UnsafeMutablePointer<Float>) { pointer = p }
+    deinit { pointer.deallocate() }
 }

@@ -10,31 +10,40 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float = 1e-5) -> Tensor {
     precondition(weight.count == d, "rmsNorm: weight \(weight.shape) for last dimension \(d)")
     let rows = x.count / d
     let y = Tensor(shape: x.shape)
-    var rstd = [Float](repeating: 0, count: rows)
-    let (px, pw, py) = (x.data, weight.data, y.data)
-    for r in 0..<rows {
-        let xr = px + r * d, yr = py + r * d
-        var ss: Float = 0
-        for j in 0..<d { ss += xr[j] * xr[j] }
-        let s = 1 / sqrtf(ss / Float(d) + eps)
-        rstd[r] = s
-        for j in 0..<d { yr[j] = xr[j] * s * pw[j] }
+    let rstd = Tensor(shape: [rows])  // a tensor so the closure owns it and the pool recycles it
+    let (px, pw, py, ps) = (x.data, weight.data, y.data, rstd.data)
+    let workers = Parallel.workers(count: rows, elements: x.count)
+    Parallel.chunks(rows, workers: workers) { range, _ in
+        for r in range {
+            let xr = px + r * d, yr = py + r * d
+            let s = 1 / sqrtf(vdot(xr, xr, d) / Float(d) + eps)
+            ps[r] = s
+            for j in 0..<d { yr[j] = xr[j] * s * pw[j] }
+        }
     }
     return y.record([x, weight]) { g in
-        let pg = g.data
+        let pg = g.data, ps = rstd.data
         let gx = x.requiresGrad ? x.gradPointer() : nil
-        let gw = weight.requiresGrad ? weight.gradPointer() : nil
-        for r in 0..<rows {
-            let xr = px + r * d, gr = pg + r * d, s = rstd[r]
-            if let gw { for j in 0..<d { gw[j] += gr[j] * xr[j] * s } }
-            if let gx {
-                // dx = s·(g·w − x̂·mean(g·w·x̂)), x̂ = x·s
-                var dot: Float = 0
-                for j in 0..<d { dot += gr[j] * pw[j] * xr[j] }
-                let c = dot * s * s / Float(d)
-                let gxr = gx + r * d
-                for j in 0..<d { gxr[j] += s * (gr[j] * pw[j] - xr[j] * c) }
+        // Weight gradients are summed over rows: one partial row per worker, reduced at the end.
+        let partial = weight.requiresGrad ? Tensor.zeros([workers, d]) : nil
+        Parallel.chunks(rows, workers: workers) { range, w in
+            let gw = partial.map { $0.data + w * d }
+            for r in range {
+                let xr = px + r * d, gr = pg + r * d, s = ps[r]
+                if let gw { for j in 0..<d { gw[j] += gr[j] * xr[j] * s } }
+                if let gx {
+                    // dx = s·(g·w − x̂·mean(g·w·x̂)), x̂ = x·s
+                    var dot: Float = 0
+                    for j in 0..<d { dot += gr[j] * pw[j] * xr[j] }
+                    let c = dot * s * s / Float(d)
+                    let gxr = gx + r * d
+                    for j in 0..<d { gxr[j] += s * (gr[j] * pw[j] - xr[j] * c) }
+                }
             }
+        }
+        if let partial {
+            let gw = weight.gradPointer()
+            for w in 0..<workers { for j in 0..<d { gw[j] += partial.data[w * d + j] } }
         }
     }
 }

@@ -69,14 +69,17 @@ public final class AdamW {
                 let m = moment(&expAvg, p), v = moment(&expAvgSq, p)
                 let (pp, pg, pm, pv) = (p.tensor.data, g.data, m.data, v.data)
                 let n = p.tensor.count
-                if group.weightDecay != 0 { for i in 0..<n { pp[i] *= decay } }
-                for i in 0..<n {
-                    let gi = pg[i]
-                    // torch's lerp(self, end, w): self + w·(end − self) when |w| < 0.5, else end − (end − self)·(1 − w).
-                    pm[i] = oneMinusB1 < 0.5 ? pm[i] + oneMinusB1 * (gi - pm[i]) : gi - (gi - pm[i]) * b1
-                    pv[i] = pv[i] * b2 + oneMinusB2 * gi * gi
-                    let denom = pv[i].squareRoot() / bc2 + epsF
-                    pp[i] += -stepSize * (pm[i] / denom)
+                let decays = group.weightDecay != 0
+                Parallel.chunks(n, workers: Parallel.workers(count: n, elements: 4 * n)) { range, _ in
+                    for i in range {
+                        if decays { pp[i] *= decay }
+                        let gi = pg[i]
+                        // torch's lerp(self, end, w): self + w·(end − self) when |w| < 0.5, else end − (end − self)·(1 − w).
+                        pm[i] = oneMinusB1 < 0.5 ? pm[i] + oneMinusB1 * (gi - pm[i]) : gi - (gi - pm[i]) * b1
+                        pv[i] = pv[i] * b2 + oneMinusB2 * gi * gi
+                        let denom = pv[i].squareRoot() / bc2 + epsF
+                        pp[i] += -stepSize * (pm[i] / denom)
+                    }
                 }
             }
         }
