@@ -33,6 +33,7 @@ let package = Package(
             name: "XexpCommands",
             dependencies: [
                 "XexpOrchestration",
+                "XexpModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +55,10 @@ let package = Package(
             name: "XexpLearning",
             dependencies: ["COpenBLAS"]
         ),
+        .target(
+            name: "XexpModels",
+            dependencies: ["XexpLearning"]
+        ),
         .executableTarget(
             name: "xexp-bench",
             dependencies: ["XexpLearning"]
@@ -69,6 +74,11 @@ let package = Package(
         .testTarget(
             name: "XexpLearningTests",
             dependencies: ["XexpLearning"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "XexpModelsTests",
+            dependencies: ["XexpModels"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -1,0 +1,69 @@
+import XexpLearning
+
+/// Greedy (temperature 0) decoding, as every benchmark of §4 is answered.
+public struct GenerationResult: Sendable, Equatable {
+    /// New tokens, without the stop token.
+    public var tokens: [Int32]
+    /// The stop token that ended generation, or nil if the length limit did.
+    public var stopToken: Int32?
+}
+
+extension VLM {
+    /// Greedily continues `prompt` (ids with at most one `<image>` placeholder; `visual` holds one image or
+    /// feature map) until a token in `stopTokens` (end of turn) or `maxNewTokens` new tokens.
+    ///
+    /// With `useCache` the prompt is prefilled once and each new token runs alone against the per-layer KV
+    /// cache; without it every step re-runs the whole sequence. Both give the same tokens (tested).
+    public func generate(prompt: [Int32], visual: VisualInput?, maxNewTokens: Int, stopTokens: Set<Int32>,
+                         useCache: Bool = true) -> GenerationResult {
+        precondition(!prompt.isEmpty, "generation needs a non-empty prompt")
+        return Autograd.noGrad {
+            let v = visual.map { visualTokens($0) }
+            if let v { precondition(v.shape[0] == 1, "generate takes one image, got a batch of \(v.shape[0])") }
+            var out: [Int32] = []
+            let cache = useCache ? languageModel.makeCache(batch: 1, capacity: expandedLength(prompt) + maxNewTokens) : nil
+            var next = nextToken(prompt, visualTokens: v, cache: cache)
+            while out.count < maxNewTokens {
+                if stopTokens.contains(next) { return GenerationResult(tokens: out, stopToken: next) }
+                out.append(next)
+                if out.count == maxNewTokens { break }
+                if let cache {
+                    let x = languageModel.embed([next], shape: [1, 1])
+                    next = argmax(languageModel(x, cache: cache))
+                } else {
+                    next = nextToken(prompt + out, visualTokens: v, cache: nil)
+                }
+            }
+            return GenerationResult(tokens: out, stopToken: nil)
+        }
+    }
+
+    /// The greedy next token after a whole sequence (filling `cache` when given).
+    private func nextToken(_ ids: [Int32], visualTokens v: Tensor?, cache: [KVCache]?) -> Int32 {
+        let (x, _, _) = inputEmbeddings([VLMExample(prompt: ids)], visualTokens: v)
+        let h = languageModel.hiddenStates(x, cache: cache)
+        return argmax(languageModel.logits(h.slice(axis: 1, (h.shape[1] - 1)..<h.shape[1])))
+    }
+
+    /// Next-token logits `[B, V]` at each example's last real position, in one batched (right-padded) prefill:
+    /// a single-token answer for a whole batch of questions without a decoding loop.
+    public func lastTokenLogits(_ examples: [VLMExample], visual: VisualInput?) -> Tensor {
+        Autograd.noGrad {
+            let v = visual.map { visualTokens($0) }
+            let (x, padding, lengths) = inputEmbeddings(examples, visualTokens: v)
+            let h = languageModel.hiddenStates(x, keyPadding: padding)
+            let rows = lengths.enumerated().map { b, n in h.slice(axis: 0, b..<(b + 1)).slice(axis: 1, (n - 1)..<n) }
+            let last = rows.count == 1 ? rows[0] : concat(rows, axis: 0)
+            return languageModel.logits(last).reshaped([examples.count, config.textConfig.vocabSize])
+        }
+    }
+}
+
+/// Index of the largest of the last row of `logits` (the first on ties, as `torch.argmax`).
+func argmax(_ logits: Tensor) -> Int32 {
+    let v = logits.shape.last!
+    let row = logits.data + (logits.count - v)
+    var best = 0
+    for i in 1..<v where row[i] > row[best] { best = i }
+    return Int32(best)
+}
