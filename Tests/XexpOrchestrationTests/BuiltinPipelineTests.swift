@@ -5,6 +5,8 @@ import Testing
 /// A stand-in pipeline: `train` reads `size`, `eval-a`/`eval-b` run only for trials whose `evals` lists them.
 struct FakePipeline: BuiltinPipeline {
     var parameterNames: [String] { ["size", "evals"] }
+    var defaults: Parameters { Parameters.of(["evals": .string("a,b")]) }
+    var headlineMetrics: [String] { ["eval-a.score"] }
 
     func validate(_ p: Parameters) -> [(parameter: String, message: String)] {
         if case .number(let d)? = p["size"], d > 10 { return [("size", "size \(JSONValue.formatNumber(d)) is too large; valid: 1…10")] }
@@ -35,6 +37,8 @@ struct BuiltinPipelineTests {
         let train = p.graph.jobs[0]
         #expect(train.displayCommand[0] == Job.selfExecutable)
         #expect(train.displayCommand[1...] == ["train", "1"])
+        #expect(p.trials[0].parameters.names == ["size", "evals", "seed"])
+        #expect(p.trials[2].parameters["evals"] == .string("b"))
     }
 
     @Test func invalidValuesPointAtTheSpec() {

@@ -7,6 +7,12 @@ public protocol BuiltinPipeline: Sendable {
     /// Every parameter the pipeline reads; any other parameter in a spec is reported as unknown.
     var parameterNames: [String] { get }
 
+    /// Values for parameters a spec leaves out; added to every trial (so they are recorded with it).
+    var defaults: Parameters { get }
+
+    /// The metrics `xexp table` shows by default for sweeps of this pipeline, in column order (`STAGE.METRIC`).
+    var headlineMetrics: [String] { get }
+
     /// Checks one trial's parameters (after defaults are applied). Each problem names the parameter at fault, so
     /// the error can point at the value in the spec, and says what the valid values are.
     func validate(_ parameters: Parameters) -> [(parameter: String, message: String)]

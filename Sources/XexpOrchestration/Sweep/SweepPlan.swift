@@ -15,6 +15,14 @@ public struct SweepPlan: Sendable {
             throw SpecError(file: displayPath, location: "/exclude", message: "every trial is excluded; loosen \"exclude\" so at least one trial remains")
         }
         if let builtin = spec.pipeline {
+            let defaults = builtin.defaults
+            trials = trials.map { trial in
+                var p = trial.parameters
+                p["seed"] = nil
+                for name in defaults.names where p[name] == nil { p[name] = defaults[name] }
+                p["seed"] = trial.parameters["seed"]
+                return Trial(parameters: p)
+            }
             // Every trial is checked before anything runs: an invalid combination fails now, not an hour in.
             for trial in trials {
                 if let problem = builtin.validate(trial.parameters).first {
