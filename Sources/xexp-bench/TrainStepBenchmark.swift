@@ -104,32 +104,33 @@ func timeTorch(script: String, threads: Int, widths: [Int], seqs: [Int], batch: 
     return result
 }
 
+/// The 1-minute load average, printed with the table: the machine is shared, and other processes on
+/// its 2 cores distort both sides (PyTorch's spinning OpenMP threads suffer most at 2 threads).
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
+}
+
 func runTrainStepBenchmark(_ o: TrainStepOptions) {
     print("train-step: decoder-only LLaMA, 4 layers, batch \(o.batch), vocab 1024, head dim 32, kv heads = heads/2, fwd+bwd+AdamW")
-    print("OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")\n")
-    let header = "threads  width  seq | xexp ms  torch ms  speedup | GEMM share  GEMM GFLOP/s  sgemm peak GFLOP/s"
+    print("OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)"); load average at start \(loadAverage())\n")
+    let header = "threads  width  seq | xexp ms  torch ms  speedup | GEMM share  GEMM GFLOP/s  sgemm peak GFLOP/s  load"
     var rows: [String] = []
     for threads in o.threads {
         BLAS.threadCount = threads
-        var swift: [String: SwiftTiming] = [:]
-        var peaks: [String: Double] = [:]
         for w in o.widths {
             for s in o.seqs {
-                swift["\(w)×\(s)"] = timeSwiftStep(width: w, seq: s, batch: o.batch, steps: o.steps)
-                peaks["\(w)×\(s)"] = sgemmPeak(width: w, seq: s, batch: o.batch)
-                FileHandle.standardError.write("  xexp threads \(threads) width \(w) seq \(s): \(String(format: "%.1f", swift["\(w)×\(s)"]!.msPerStep)) ms\n".data(using: .utf8)!)
-            }
-        }
-        let torch = o.runTorch ? timeTorch(script: o.torchScript, threads: threads, widths: o.widths, seqs: o.seqs, batch: o.batch, steps: o.steps) : [:]
-        for w in o.widths {
-            for s in o.seqs {
-                let key = "\(w)×\(s)", t = swift[key]!
-                let torchMs = torch[key]
-                let row = String(format: "%7d  %5d  %3d | %7.1f  %8@  %7@ | %9.0f%%  %12.1f  %18.1f",
+                // Each configuration runs xexp then PyTorch back to back, so both see the same machine.
+                let t = timeSwiftStep(width: w, seq: s, batch: o.batch, steps: o.steps)
+                let peak = sgemmPeak(width: w, seq: s, batch: o.batch)
+                let torchMs = o.runTorch
+                    ? timeTorch(script: o.torchScript, threads: threads, widths: [w], seqs: [s], batch: o.batch, steps: o.steps)["\(w)×\(s)"]
+                    : nil
+                let row = String(format: "%7d  %5d  %3d | %7.1f  %@  %@ | %9.0f%%  %12.1f  %18.1f  %@",
                                  threads, w, s, t.msPerStep,
                                  torchMs.map { String(format: "%8.1f", $0) } ?? "       –",
                                  torchMs.map { String(format: "%6.2f×", $0 / t.msPerStep) } ?? "      –",
-                                 t.gemmShare * 100, t.gemmGflops, peaks[key]!)
+                                 t.gemmShare * 100, t.gemmGflops, peak, loadAverage())
+                FileHandle.standardError.write((row + "\n").data(using: .utf8)!)
                 rows.append(row)
             }
         }
@@ -138,4 +139,5 @@ func runTrainStepBenchmark(_ o: TrainStepOptions) {
     print(String(repeating: "-", count: header.count))
     rows.forEach { print($0) }
     print("\nspeedup = torch ms / xexp ms (> 1: xexp faster). GEMM share = time inside cblas_sgemm / step time.")
+    print("sgemm peak = best cblas_sgemm rate at this step's linear-layer shapes (tokens × W · Wᵀ → 8/3·W and → W).")
 }
