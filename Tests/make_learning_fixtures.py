@@ -170,6 +170,10 @@ record("regroup", lambda x: x.reshape(2, 2, 12), {"x": rnd(2, 8, 3)})
 record("concat", lambda a, b: torch.cat([a, b], 1), {"a": rnd(2, 3, 4), "b": rnd(2, 2, 4)})
 record("slice", lambda x: x[:, 1:4, :], {"x": rnd(2, 6, 4)})
 
+record("mean_axis", lambda x: x.mean(1), {"x": rnd(2, 5, 3)})
+record("sum_axis_keep", lambda x: x.sum(2, keepdim=True), {"x": rnd(2, 3, 4)})
+record("broadcast_cls", lambda cls, x: torch.cat([cls.expand(2, 1, 4), x], 1), {"cls": rnd(1, 1, 4), "x": rnd(2, 3, 4)})
+
 save_file(ops, os.path.join(OUT, "ops.safetensors"))
 
 # --- one LLaMA decoder block ----------------------------------------------------------------------

@@ -93,3 +93,9 @@ func fastExpAccuracy() {
     #expect(fastExp(-.infinity) == 0)
     #expect(exp8(F8(repeating: -1000)) == F8())
 }
+
+@Test("argmax picks the first maximum per row")
+func argmax() {
+    let t = Tensor(shape: [3, 4], values: [0, 3, 1, 3, -1, -2, -3, -4, 2, 2, 5, 4])
+    #expect(t.argmaxLastDimension() == [1, 0, 2])
+}

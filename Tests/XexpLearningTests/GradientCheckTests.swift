@@ -57,6 +57,8 @@ let gradientCases: [GradientCase] = [
     .init(name: "regroupTokens", shapes: [[2, 8, 3]]) { $0[0].regroupTokens(factor: 4).affine(scale: 2) },
     .init(name: "concat", shapes: [[2, 3, 4], [2, 2, 4]]) { concat([$0[0], $0[1]], axis: 1) },
     .init(name: "slice", shapes: [[2, 6, 4]]) { $0[0].slice(axis: 1, 1..<4) },
+    .init(name: "mean(axis:)", shapes: [[2, 5, 3]]) { $0[0].mean(axis: 1) },
+    .init(name: "broadcast(to:) + concat", shapes: [[1, 1, 4], [2, 3, 4]]) { concat([$0[0].broadcast(to: [2, 1, 4]), $0[1]], axis: 1) },
 ]
 
 @Test("finite-difference gradient", arguments: gradientCases)

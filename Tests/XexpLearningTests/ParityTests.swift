@@ -58,6 +58,9 @@ let parityCases: [ParityCase] = [
     .init(name: "regroup", inputs: ["x"]) { t, _ in t[0].regroupTokens(factor: 4) },
     .init(name: "concat", inputs: ["a", "b"]) { t, _ in concat([t[0], t[1]], axis: 1) },
     .init(name: "slice", inputs: ["x"]) { t, _ in t[0].slice(axis: 1, 1..<4) },
+    .init(name: "mean_axis", inputs: ["x"]) { t, _ in t[0].mean(axis: 1) },
+    .init(name: "sum_axis_keep", inputs: ["x"]) { t, _ in t[0].sum(axis: 2, keepingDimension: true) },
+    .init(name: "broadcast_cls", inputs: ["cls", "x"]) { t, _ in concat([t[0].broadcast(to: [2, 1, 4]), t[1]], axis: 1) },
 ]
 
 @Test("PyTorch parity: output and input gradients", arguments: parityCases)
