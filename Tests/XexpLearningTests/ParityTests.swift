@@ -1,5 +1,9 @@
+import Foundation
 import Testing
 @testable import XexpLearning
+
+/// `XEXP_REPORT_ERRORS=1 swift test --filter Parity` prints every measured error (for the tolerance table).
+private let reportErrors = ProcessInfo.processInfo.environment["XEXP_REPORT_ERRORS"] != nil
 
 /// Golden parity with PyTorch (fixtures from `Tests/make_learning_fixtures.py`, float64 reference from float32 inputs).
 /// Each case states its tolerance on the norm-wise relative error (see `relativeError`) for the output
@@ -77,11 +81,14 @@ func pytorchParity(_ c: ParityCase) throws {
     let errY = relativeError(y, expected)
     #expect(errY <= c.tol, "\(c.name).y: relative error \(errY)")
     y.backward(gradient: try file.tensor("\(c.name).gy"))
+    var worst = errY
     for (name, x) in zip(c.inputs, inputs) {
         let g = try #require(x.grad, "\(c.name): no gradient for \(name)")
         let err = relativeError(g, try file.tensor("\(c.name).d\(name)"))
         #expect(err <= c.tol, "\(c.name).d\(name): relative error \(err)")
+        worst = max(worst, err)
     }
+    if reportErrors { print("parity \(c.name): worst relative error \(worst)") }
 }
 
 /// One LLaMA decoder block (RMSNorm, GQA 4/2 with RoPE and causal + padding mask, SwiGLU): output and
@@ -99,8 +106,11 @@ func decoderBlockParity() throws {
     let errY = relativeError(y, try file.tensor("y"))
     #expect(errY <= 1e-4, "y: relative error \(errY)")
     y.backward(gradient: try file.tensor("gy"))
+    var worst = errY
     for (name, t) in zip(["x"] + DecoderBlockWeights.names, [x] + weights) {
         let err = relativeError(try #require(t.grad), try file.tensor("d" + name))
         #expect(err <= 1e-4, "d\(name): relative error \(err)")
+        worst = max(worst, err)
     }
+    if reportErrors { print("parity decoder block: worst relative error \(worst)") }
 }
