@@ -13,6 +13,12 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let store = try self.store.openExisting()
+        // Slurm jobs that ended since anyone last looked are recorded first (unless a watching sweep records them).
+        if let live = try? store.liveSlurmJobs(), !live.isEmpty {
+            do { _ = try SlurmIngest.ingestFinished(store: store) } catch {
+                FileHandle.standardError.write(Data("xexp: cannot ask Slurm about \(live.count) queued or running job(s): \(error); showing what the store knows\n".utf8))
+            }
+        }
         let states: [JobStatus] = [.done, .running, .pending, .failed, .timeout, .blocked, .interrupted]
         guard let sweep else {
             let all = try query { try store.overview() }

@@ -27,6 +27,8 @@ struct Sweep: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @OptionGroup(title: "Slurm") var slurm: SlurmArguments
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
     }
@@ -52,16 +54,23 @@ struct Sweep: ParsableCommand {
             return
         }
 
+        if slurm.isSlurm && !SlurmClient.isReachable {
+            throw fail("--backend slurm: no Slurm controller answers (`sinfo` failed); check that Slurm's client commands are on PATH and the cluster is up (a local test cluster: scripts/slurm-cluster start)", status: ExitStatus.failure)
+        }
         let store = try self.store.openStore()
         let runner = SweepRunner(plan: plan, store: store, options: options, rerun: Set(rerun))
+        runner.backend = slurm.backendChoice
         let progress = Progress(sweep: plan.spec.name, interactive: isatty(STDERR_FILENO) == 1)
-        let signals = Sweep.trapSignals { name in runner.stop(reason: "received \(name)") }
+        let slurm = self.slurm
+        let signals = Sweep.trapSignals { name in
+            runner.stop(reason: "received \(name)", cancelSlurmJobs: slurm.isSlurm && slurm.cancelOnInterrupt())
+        }
         defer { signals.forEach { $0.cancel() } }
 
         let result: SweepRunner.Result
         do {
-            result = try runner.run(invocationOptions: "jobs=\(options.slots)" + rerun.map { " rerun=\($0)" }.joined(),
-                                    started: { toRun, reused in progress.begin(toRun: toRun, reused: reused, slots: options.slots) },
+            result = try runner.run(invocationOptions: "jobs=\(options.slots)" + rerun.map { " rerun=\($0)" }.joined() + slurm.invocationOptions,
+                                    started: { toRun, reused in progress.begin(toRun: toRun, reused: reused, slots: slurm.isSlurm ? toRun : options.slots) },
                                     observer: { progress.handle($0) })
         } catch let error as StoreError {
             throw fail(error.description, status: ExitStatus.failure)
@@ -70,6 +79,10 @@ struct Sweep: ParsableCommand {
         let s = result.summary
         print("sweep \(plan.spec.name) (run \(result.seq)): \(result.totalJobs) jobs — \(s.done) ran, \(result.reused) reused, "
               + "\(s.failed) failed, \(s.blocked) blocked, \(s.interrupted) interrupted; \(Progress.clock(progress.elapsed))")
+        if result.leftOnSlurm > 0 {
+            print("\(result.leftOnSlurm) job(s) left queued or running on Slurm: `xexp status \(plan.spec.name)` records them as they finish, "
+                  + "`xexp sweep \(spec) --backend slurm` reattaches, `xexp cancel \(plan.spec.name)` cancels them")
+        }
         if !result.succeeded && !s.interruptedBySignal {
             print("see `xexp status \(plan.spec.name)` for the errors; `xexp sweep \(spec)` again retries what did not finish")
         }

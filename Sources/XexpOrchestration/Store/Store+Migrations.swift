@@ -86,6 +86,19 @@ extension Store {
                 t.primaryKey(["job_id", "seq", "name"])
             }
         }
+        // The Slurm backend: which Slurm job runs each job (and ran each attempt), and what Slurm last said about it.
+        // A running job with a Slurm id belongs to the cluster, not to a process: a restart reattaches to it.
+        migrator.registerMigration("v2-slurm") { db in
+            try db.alter(table: "jobs") { t in
+                t.add(column: "slurm_job_id", .text)
+                t.add(column: "slurm_state", .text)
+            }
+            try db.alter(table: "attempts") { t in
+                t.add(column: "slurm_job_id", .text)
+                t.add(column: "slurm_state", .text)
+            }
+            try db.create(index: "jobs_on_slurm_job_id", on: "jobs", columns: ["slurm_job_id"])
+        }
         return migrator
     }
 }
