@@ -46,6 +46,8 @@ let package = Package(
             ]
         ),
         .target(name: "CSpawn"),
+        .target(name: "XexpData"),
+        .testTarget(name: "XexpDataTests", dependencies: ["XexpData"]),
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",

@@ -33,7 +33,8 @@ public enum GEMM {
         if m == 0 || n == 0 { return }
         if k == 0 {
             // BLAS would scale C by beta; keep that meaning without calling it on empty inner dims.
-            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+            // (beta 0 assigns, as BLAS does, so uninitialised C never turns into NaN.)
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : c[i * ldc + j] * beta } }
             return
         }
         let start = isProfiling ? DispatchTime.now().uptimeNanoseconds : 0

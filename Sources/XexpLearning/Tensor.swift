@@ -104,6 +104,15 @@ public final class Tensor {
 
     /// Pointer to the gradient buffer, creating a zeroed one on first use. Ops accumulate (`+=`) into it,
     /// which lets `cblas_sgemm` write weight gradients with beta = 1 and no temporary.
+    /// For ops whose first write covers the whole gradient (a GEMM): the gradient buffer and the `beta`
+    /// to use — 1 to accumulate into an existing gradient, 0 for a fresh uninitialised one (saves a memset).
+    func gradForOverwrite() -> (UnsafeMutablePointer<Float>, Float) {
+        if let g = grad { return (g.data, 1) }
+        let g = Tensor(shape: shape)
+        grad = g
+        return (g.data, 0)
+    }
+
     func gradPointer() -> UnsafeMutablePointer<Float> {
         if let g = grad { return g.data }
         let g = Tensor.zeros(shape)

@@ -91,12 +91,14 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     return y.record(inputs) { g in
         let pg = g.data
         if x.requiresGrad {
+            let (gx, beta) = x.gradForOverwrite()
             GEMM.sgemm(transA: false, transB: false, m: rows, n: inF, k: outF, alpha: 1,
-                       a: pg, lda: outF, b: pw, ldb: inF, beta: 1, c: x.gradPointer(), ldc: inF)
+                       a: pg, lda: outF, b: pw, ldb: inF, beta: beta, c: gx, ldc: inF)
         }
         if weight.requiresGrad {
+            let (gw, beta) = weight.gradForOverwrite()
             GEMM.sgemm(transA: true, transB: false, m: outF, n: inF, k: rows, alpha: 1,
-                       a: pg, lda: outF, b: px, ldb: inF, beta: 1, c: weight.gradPointer(), ldc: inF)
+                       a: pg, lda: outF, b: px, ldb: inF, beta: beta, c: gw, ldc: inF)
         }
         if let bias, bias.requiresGrad {
             let gb = bias.gradPointer()

@@ -57,7 +57,7 @@ public final class AdamW {
         let t = Double(step)
         let bc1 = 1 - pow(beta1, t)
         let bc2Sqrt = (1 - pow(beta2, t)).squareRoot()
-        let b1 = Float(beta1), b2 = Float(beta2), oneMinusB1 = Float(1 - beta1), oneMinusB2 = Float(1 - beta2)
+        let b2 = Float(beta2), oneMinusB1 = Float(1 - beta1), oneMinusB2 = Float(1 - beta2)
         let epsF = Float(eps)
         for group in groups {
             let lr = group.learningRate * lrScale
@@ -70,15 +70,33 @@ public final class AdamW {
                 let (pp, pg, pm, pv) = (p.tensor.data, g.data, m.data, v.data)
                 let n = p.tensor.count
                 let decays = group.weightDecay != 0
+                // torch's lerp(self, end, w) is self + w·(end − self) when |w| < 0.5 (always, for β1 > 0.5).
+                precondition(oneMinusB1 < 0.5, "AdamW: β1 ≤ 0.5 is not supported (torch's lerp takes its other branch)")
                 Parallel.chunks(n, workers: Parallel.workers(count: n, elements: 4 * n)) { range, _ in
-                    for i in range {
+                    var i = range.lowerBound
+                    let (w8, b2v, c2, bc2v, e8, ss) = (F8(repeating: oneMinusB1), F8(repeating: b2), F8(repeating: oneMinusB2),
+                                                       F8(repeating: bc2), F8(repeating: epsF), F8(repeating: -stepSize))
+                    while i + 8 <= range.upperBound {
+                        var pv8 = load8(pp + i)
+                        if decays { pv8 = pv8 * decay }
+                        let g = load8(pg + i)
+                        var m = load8(pm + i), v = load8(pv + i)
+                        m = m + w8 * (g - m)
+                        v = v * b2v + c2 * g * g
+                        let denom = v.squareRoot() / bc2v + e8
+                        store8(pv8 + ss * (m / denom), pp + i)
+                        store8(m, pm + i)
+                        store8(v, pv + i)
+                        i += 8
+                    }
+                    while i < range.upperBound {
                         if decays { pp[i] *= decay }
                         let gi = pg[i]
-                        // torch's lerp(self, end, w): self + w·(end − self) when |w| < 0.5, else end − (end − self)·(1 − w).
-                        pm[i] = oneMinusB1 < 0.5 ? pm[i] + oneMinusB1 * (gi - pm[i]) : gi - (gi - pm[i]) * b1
+                        pm[i] = pm[i] + oneMinusB1 * (gi - pm[i])
                         pv[i] = pv[i] * b2 + oneMinusB2 * gi * gi
                         let denom = pv[i].squareRoot() / bc2 + epsF
                         pp[i] += -stepSize * (pm[i] / denom)
+                        i += 1
                     }
                 }
             }
