@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer of `xexp-bench train-step`: the same decoder-only LLaMA (4 layers, head dim 32,
 kv heads = heads/2, SwiGLU width ceil32(8/3·W), vocab 1024, untied head), one forward + backward +
-AdamW step, timed as the median over steps after one warm-up. Prints one JSON line per configuration.
+AdamW step, timed after one warm-up (median and best step). Prints one JSON line per configuration.
 
     python3 Benchmarks/train_step_torch.py --threads 1 --widths 128,256 --seqs 64,640 --batch 8
 
@@ -105,7 +105,7 @@ def main():
     ap.add_argument("--widths", default="128,256")
     ap.add_argument("--seqs", default="64,128,256,512,640")
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=0, help="timed steps; 0 = at least 3 and about 2 s")
+    ap.add_argument("--steps", type=int, default=0, help="timed steps; 0 = at least 5 and about 3 s")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -123,16 +123,17 @@ def main():
 
             step()
             times, start = [], time.perf_counter()
-            while len(times) < (a.steps or 10):
+            while len(times) < (a.steps or 15):
                 t0 = time.perf_counter()
                 step()
                 times.append(time.perf_counter() - t0)
-                if not a.steps and len(times) >= 3 and time.perf_counter() - start > 2:
+                if not a.steps and len(times) >= 5 and time.perf_counter() - start > 3:
                     break
             times.sort()
             n = len(times)
             med = times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2
-            print(json.dumps({"width": w, "seq": s, "threads": a.threads, "ms": med * 1e3, "steps": n}), flush=True)
+            print(json.dumps({"width": w, "seq": s, "threads": a.threads, "ms": med * 1e3, "min_ms": times[0] * 1e3,
+                              "steps": n}), flush=True)
 
 
 if __name__ == "__main__":
