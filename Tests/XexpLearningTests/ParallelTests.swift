@@ -16,13 +16,14 @@ func parallelMatchesSerial() {
         let gate = nonZero([4, 64, 160], &rng), up = nonZero([4, 64, 160], &rng)
         let q = nonZero([4, 64, 128], &rng), k = nonZero([4, 64, 64], &rng), v = nonZero([4, 64, 64], &rng)
         let head = nonZero([1024, 128], &rng, scale: 0.1)
-        let h = rmsNorm(x, weight: w)
+        let lb = nonZero([128], &rng)
+        let h = rmsNorm(x, weight: w) + layerNorm(x, weight: w, bias: lb)
         let a = attention(q: q, k: k, v: v, heads: 4, kvHeads: 2, mask: .causal)
         let logits = linear(h + a, weight: head)
         let targets = (0..<256).map { Int32(($0 * 37) % 1024) }
         let loss = crossEntropy(logits: logits, targets: targets) + swiglu(gate: gate, up: up).mean()
         loss.backward()
-        return [loss.values] + [x, w, gate, up, q, k, v, head].map { $0.grad!.values }
+        return [loss.values] + [x, w, lb, gate, up, q, k, v, head].map { $0.grad!.values }
     }
     let serial = run(threads: 1), parallel = run(threads: 2)
     for (i, (a, b)) in zip(serial, parallel).enumerated() {

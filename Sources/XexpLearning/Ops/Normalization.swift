@@ -54,41 +54,58 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
     precondition(weight.count == d && bias.count == d, "layerNorm: weight \(weight.shape) / bias \(bias.shape) for last dimension \(d)")
     let rows = x.count / d
     let y = Tensor(shape: x.shape)
-    var stats = [Float](repeating: 0, count: 2 * rows)  // mean, rstd per row
-    let (px, pw, pb, py) = (x.data, weight.data, bias.data, y.data)
-    for r in 0..<rows {
-        let xr = px + r * d, yr = py + r * d
-        var sum: Float = 0
-        for j in 0..<d { sum += xr[j] }
-        let mean = sum / Float(d)
-        var sq: Float = 0
-        for j in 0..<d { let c = xr[j] - mean; sq += c * c }
-        let s = 1 / sqrtf(sq / Float(d) + eps)
-        stats[2 * r] = mean
-        stats[2 * r + 1] = s
-        for j in 0..<d { yr[j] = (xr[j] - mean) * s * pw[j] + pb[j] }
+    let stats = Tensor(shape: [rows, 2])  // mean, rstd per row
+    let (px, pw, pb, py, ps) = (x.data, weight.data, bias.data, y.data, stats.data)
+    let workers = Parallel.workers(count: rows, elements: x.count)
+    Parallel.chunks(rows, workers: workers) { range, _ in
+        for r in range {
+            let xr = px + r * d, yr = py + r * d
+            var sum: Float = 0
+            for j in 0..<d { sum += xr[j] }
+            let mean = sum / Float(d)
+            var sq: Float = 0
+            for j in 0..<d { let c = xr[j] - mean; sq += c * c }
+            let s = 1 / sqrtf(sq / Float(d) + eps)
+            ps[2 * r] = mean
+            ps[2 * r + 1] = s
+            for j in 0..<d { yr[j] = (xr[j] - mean) * s * pw[j] + pb[j] }
+        }
     }
     return y.record([x, weight, bias]) { g in
-        let pg = g.data
+        let pg = g.data, ps = stats.data
         let gx = x.requiresGrad ? x.gradPointer() : nil
-        let gw = weight.requiresGrad ? weight.gradPointer() : nil
-        let gb = bias.requiresGrad ? bias.gradPointer() : nil
-        for r in 0..<rows {
-            let xr = px + r * d, gr = pg + r * d
-            let mean = stats[2 * r], s = stats[2 * r + 1]
-            if let gw { for j in 0..<d { gw[j] += gr[j] * (xr[j] - mean) * s } }
-            if let gb { for j in 0..<d { gb[j] += gr[j] } }
-            if let gx {
-                // dx = s·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), ĝ = g·w
-                var m1: Float = 0, m2: Float = 0
-                for j in 0..<d {
-                    let gh = gr[j] * pw[j]
-                    m1 += gh
-                    m2 += gh * (xr[j] - mean) * s
+        // Weight and bias gradients are sums over rows: per-worker partial rows, reduced at the end.
+        let needParams = weight.requiresGrad || bias.requiresGrad
+        let partial = needParams ? Tensor.zeros([workers, 2, d]) : nil
+        Parallel.chunks(rows, workers: workers) { range, w in
+            let gw = partial.map { $0.data + w * 2 * d }, gb = gw.map { $0 + d }
+            for r in range {
+                let xr = px + r * d, gr = pg + r * d
+                let mean = ps[2 * r], s = ps[2 * r + 1]
+                if let gw, let gb { for j in 0..<d { gw[j] += gr[j] * (xr[j] - mean) * s; gb[j] += gr[j] } }
+                if let gx {
+                    // dx = s·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), ĝ = g·w
+                    var m1: Float = 0, m2: Float = 0
+                    for j in 0..<d {
+                        let gh = gr[j] * pw[j]
+                        m1 += gh
+                        m2 += gh * (xr[j] - mean) * s
+                    }
+                    m1 /= Float(d); m2 /= Float(d)
+                    let gxr = gx + r * d
+                    for j in 0..<d { gxr[j] += s * (gr[j] * pw[j] - m1 - (xr[j] - mean) * s * m2) }
                 }
-                m1 /= Float(d); m2 /= Float(d)
-                let gxr = gx + r * d
-                for j in 0..<d { gxr[j] += s * (gr[j] * pw[j] - m1 - (xr[j] - mean) * s * m2) }
+            }
+        }
+        if let partial {
+            let pp = partial.data
+            if weight.requiresGrad {
+                let gw = weight.gradPointer()
+                for w in 0..<workers { for j in 0..<d { gw[j] += pp[w * 2 * d + j] } }
+            }
+            if bias.requiresGrad {
+                let gb = bias.gradPointer()
+                for w in 0..<workers { for j in 0..<d { gb[j] += pp[w * 2 * d + d + j] } }
             }
         }
     }
