@@ -81,6 +81,7 @@ let package = Package(
         .testTarget(
             name: "XexpModelsTests",
             dependencies: ["XexpModels"],
+            exclude: ["make_fixtures.py"],
             resources: [.copy("Fixtures")]
         ),
     ]

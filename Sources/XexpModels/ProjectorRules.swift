@@ -102,6 +102,11 @@ public struct ProjectorConfig: Codable, Sendable, Equatable {
             throw ModelError.invalidConfig("projector widths and grid must be positive (Dv \(visionWidth), Dl \(llmWidth), grid \(grid))")
         }
         try kind.validate(tokens: tokens, grid: grid)
+        if kind == .ldp && llmWidth % 8 != 0 {
+            // torchvision's InvertedResidualConfig rounds channels to multiples of 8, so the reference LDP
+            // cannot be built at other widths.
+            throw ModelError.invalidConfig("LDP needs a language-model width divisible by 8 (torchvision rounds its channels), got \(llmWidth)")
+        }
         self.kind = kind
         self.tokens = tokens
         self.visionWidth = visionWidth
