@@ -22,7 +22,7 @@ extension VLM {
             if let v { precondition(v.shape[0] == 1, "generate takes one image, got a batch of \(v.shape[0])") }
             var out: [Int32] = []
             let cache = useCache ? languageModel.makeCache(batch: 1, capacity: expandedLength(prompt) + maxNewTokens) : nil
-            var next = nextToken(prompt, visualTokens: v, cache: cache)
+            var next = nextToken(prompt, generated: [], visualTokens: v, cache: cache)
             while out.count < maxNewTokens {
                 if stopTokens.contains(next) { return GenerationResult(tokens: out, stopToken: next) }
                 out.append(next)
@@ -31,16 +31,18 @@ extension VLM {
                     let x = languageModel.embed([next], shape: [1, 1])
                     next = argmax(languageModel(x, cache: cache))
                 } else {
-                    next = nextToken(prompt + out, visualTokens: v, cache: nil)
+                    next = nextToken(prompt, generated: out, visualTokens: v, cache: nil)
                 }
             }
             return GenerationResult(tokens: out, stopToken: nil)
         }
     }
 
-    /// The greedy next token after a whole sequence (filling `cache` when given).
-    private func nextToken(_ ids: [Int32], visualTokens v: Tensor?, cache: [KVCache]?) -> Int32 {
-        let (x, _, _) = inputEmbeddings([VLMExample(prompt: ids)], visualTokens: v)
+    /// The greedy next token after the prompt and the tokens generated so far (filling `cache` when given).
+    /// Generated tokens are text even if one happens to be the placeholder id, as they are on the cached path.
+    private func nextToken(_ prompt: [Int32], generated: [Int32], visualTokens v: Tensor?, cache: [KVCache]?) -> Int32 {
+        var (x, _, _) = inputEmbeddings([VLMExample(prompt: prompt)], visualTokens: v)
+        if !generated.isEmpty { x = concat([x, languageModel.embed(generated, shape: [1, generated.count])], axis: 1) }
         let h = languageModel.hiddenStates(x, cache: cache)
         return argmax(languageModel.logits(h.slice(axis: 1, (h.shape[1] - 1)..<h.shape[1])))
     }
