@@ -66,10 +66,17 @@ public enum Phrasebook {
          captionObject, captionText] + captionJoiners + QuestionFamily.allCases.map(template)
     }
 
+    /// Substitutes `{name}` slots; a slot without a value is left as written.
     public static func fill(_ template: String, _ slots: [String: String]) -> String {
-        var out = template
-        for (key, value) in slots { out = out.replacingOccurrences(of: "{\(key)}", with: value) }
-        return out
+        var out = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            out += rest[..<open]
+            let key = String(rest[rest.index(after: open)..<close])
+            out += slots[key] ?? "{\(key)}"
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
     }
 }
 

@@ -77,31 +77,45 @@ public struct Tokenizer: Sendable, Equatable {
 
     private static func isDigit(_ s: String) -> Bool { s.count == 1 && s.first!.isASCII && s.first!.isNumber }
 
-    /// Splits text into the tokenizer's words (see the type's documentation).
+    /// Splits text into the tokenizer's words (see the type's documentation). Works on UTF-8 bytes: the
+    /// separators are all ASCII, and any other byte belongs to the word it is in.
     public static func pretokenize(_ text: String) -> [String] {
         var words: [String] = []
-        var current = ""
-        func flush() { if !current.isEmpty { words.append(current); current = "" } }
-        let chars = Array(text)
+        let bytes = Array(text.utf8)
+        var start = -1  // first byte of the current word, or -1
+        func flush(_ end: Int) {
+            if start >= 0 { words.append(String(decoding: bytes[start..<end], as: UTF8.self)); start = -1 }
+        }
         var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if c == "<", let special = specialTokens.first(where: { matches($0, chars, at: i) }) {
-                flush(); words.append(special); i += special.count; continue
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "<"), let special = specialBytes.firstIndex(where: { matches($0, bytes, at: i) }) {
+                flush(i)
+                words.append(specialTokens[special])
+                i += specialBytes[special].count
+                continue
             }
-            if c == "\n" { flush(); words.append("\n") }
-            else if c.isWhitespace { flush() }
-            else if ",.?:;!()".contains(c) || (c.isASCII && c.isNumber) { flush(); words.append(String(c)) }
-            else { current.append(c) }
+            switch b {
+            case UInt8(ascii: "\n"):
+                flush(i); words.append("\n")
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                flush(i)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "?"),
+                 UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "!"), UInt8(ascii: "("), UInt8(ascii: ")"):
+                flush(i); words.append(String(UnicodeScalar(b)))
+            default:
+                if start < 0 { start = i }
+            }
             i += 1
         }
-        flush()
+        flush(bytes.count)
         return words
     }
 
-    private static func matches(_ special: String, _ chars: [Character], at i: Int) -> Bool {
-        let s = Array(special)
-        return i + s.count <= chars.count && Array(chars[i..<(i + s.count)]) == s
+    private static let specialBytes = specialTokens.map { Array($0.utf8) }
+
+    private static func matches(_ special: [UInt8], _ bytes: [UInt8], at i: Int) -> Bool {
+        i + special.count <= bytes.count && bytes[i..<(i + special.count)].elementsEqual(special)
     }
 
     // MARK: JSON

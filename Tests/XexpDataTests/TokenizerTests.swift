@@ -21,6 +21,10 @@ func splitting() {
     #expect(Tokenizer.pretokenize("USER: <image>\nWhere is the red circle?") ==
             ["USER", ":", "<image>", "\n", "Where", "is", "the", "red", "circle", "?"])
     #expect(Tokenizer.pretokenize("at top centre-left.") == ["at", "top", "centre-left", "."])
+    #expect(Tokenizer.pretokenize("café,  déjà<eot>") == ["café", ",", "déjà", "<eot>"])
+    #expect(Tokenizer.pretokenize("<imag> x") == ["<imag>", "x"])
+    #expect(Phrasebook.fill("Is the {ref} at {position}? {other}", ["ref": "red circle", "position": "top left"])
+            == "Is the red circle at top left? {other}")
 }
 
 @Test("decode inverts encode on generated text, and encode inverts decode on generated tokens", arguments: [UInt64(3), 11])
