@@ -74,6 +74,10 @@ let package = Package(
             dependencies: ["XexpCommands", "XexpOrchestration"]
         ),
         .testTarget(
+            name: "XexpSlurmTests",
+            dependencies: ["XexpOrchestration"]
+        ),
+        .testTarget(
             name: "XexpLearningTests",
             dependencies: ["XexpLearning"],
             resources: [.copy("Fixtures")]
