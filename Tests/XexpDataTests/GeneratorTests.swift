@@ -43,7 +43,7 @@ func seedsDiffer() throws {
     #expect(a.captionSample(0).image != a.captionSample(1).image)
 }
 
-@Test("scenes respect the layout: one thing per cell, counts in range, pixels in [0, 1]", arguments: [48, 64])
+@Test("scenes respect the layout: one thing per cell, counts in range, pixels in [0, 1]", arguments: [24, 48, 64])
 func sceneInvariants(imageSize: Int) throws {
     var config = SceneConfig()
     config.imageSize = imageSize
