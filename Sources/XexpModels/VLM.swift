@@ -59,7 +59,7 @@ public struct VLMConfig: Codable, Sendable, Equatable {
     /// The config as compact JSON (stored in checkpoints).
     public func json() -> String {
         let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try! e.encode(self), as: UTF8.self)
     }
 }
