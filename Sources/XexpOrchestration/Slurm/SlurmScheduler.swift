@@ -207,7 +207,9 @@ public final class SlurmScheduler: @unchecked Sendable {
         for entry in queued.sorted(by: { (Int($0.id) ?? 0) > (Int($1.id) ?? 0) }) {
             let id = String(entry.name.dropFirst("xexp-".count))
             guard waiting.contains(id), entry.script == JobDirectory(runs: store.runsDirectory, job: id).script.path,
-                  SlurmPhase(state: entry.state, source: .queue) != .cancelled,
+                  // Only live jobs: a finished one may be from an earlier sweep whose files are gone (squeue keeps
+                  // finished jobs for MinJobAge); running the job again is safer than trusting it.
+                  SlurmPhase(state: entry.state, source: .queue) == .active,
                   let attempt = try? store.markSubmitted(id, slurmID: entry.id, invocation: invocation) else { continue }
             waiting.remove(id)
             attemptsThisRun[id, default: 0] += 1
