@@ -122,17 +122,19 @@ def main():
                 opt.step()
 
             step()
-            times, start = [], time.perf_counter()
+            times, cpu, start = [], [], time.perf_counter()
             while len(times) < (a.steps or 15):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 step()
                 times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
                 if not a.steps and len(times) >= 5 and time.perf_counter() - start > 3:
                     break
             times.sort()
             n = len(times)
             med = times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2
             print(json.dumps({"width": w, "seq": s, "threads": a.threads, "ms": med * 1e3, "min_ms": times[0] * 1e3,
+                              "min_cpu_ms": min(cpu) * 1e3,
                               "steps": n}), flush=True)
 
 
