@@ -43,6 +43,9 @@ struct Model: ParsableCommand {
     @Option(help: ArgumentHelp("Batch size for --time.", valueName: "b"))
     var batch: Int = 1
 
+    @Option(help: ArgumentHelp("Timed runs for --time (the median is printed, after one warm-up run).", valueName: "r"))
+    var repeats: Int = 5
+
     @Option(help: ArgumentHelp("Text tokens in the prompt for a --time prefill (besides the N visual tokens).", valueName: "t"))
     var promptTokens: Int = 54
 
@@ -78,7 +81,7 @@ struct Model: ParsableCommand {
         let kind = try ProjectorKind.parse(projector ?? "")
         let n = report.tokens!
         let config = try ProjectorConfig(kind: kind, tokens: n, visionWidth: report.visionWidth!, llmWidth: report.llmWidth!)
-        let projectorMs = ModelTiming.projector(config, batch: batch)
+        let projectorMs = ModelTiming.projector(config, batch: batch, repeats: repeats)
         var line = "projector \(kind.rawValue) N=\(n) \(config.visionWidth)→\(config.llmWidth) batch \(batch): forward \(String(format: "%.3f", projectorMs)) ms"
         var fields = "\"projector\":\"\(kind.rawValue)\",\"tokens\":\(n),\"batch\":\(batch),\"parameters\":\(report.parameters),\"projector_ms\":\(projectorMs)"
         if let llm {
@@ -86,7 +89,7 @@ struct Model: ParsableCommand {
             vision.hiddenSize = visionWidth
             vision.intermediateSize = 4 * visionWidth
             let vlm = VLMConfig(visionConfig: vision, textConfig: try ModelReport.resolveLLM(llm, vocabSize: vocab).config, projectorType: kind, visualTokens: n)
-            let prefillMs = try ModelTiming.prefill(vlm, batch: batch, promptTokens: promptTokens)
+            let prefillMs = try ModelTiming.prefill(vlm, batch: batch, promptTokens: promptTokens, repeats: repeats)
             line += "; VLM prefill (\(promptTokens) text + \(n) visual tokens, \(llm)) \(String(format: "%.3f", prefillMs)) ms"
             fields += ",\"llm\":\"\(llm)\",\"prompt_tokens\":\(promptTokens),\"prefill_ms\":\(prefillMs)"
         }
