@@ -21,7 +21,7 @@ func parallelMatchesSerial() {
         let a = attention(q: q, k: k, v: v, heads: 4, kvHeads: 2, mask: .causal)
         let logits = linear(h + a, weight: head)
         let targets = (0..<256).map { Int32(($0 * 37) % 1024) }
-        let loss = crossEntropy(logits: logits, targets: targets) + swiglu(gate: gate, up: up).mean()
+        let loss = crossEntropy(logits: logits, targets: targets) + swiglu(gate: gate, up: up).mean() + (gate - up).gelu().mean()
         loss.backward()
         return [loss.values] + [x, w, lb, gate, up, q, k, v, head].map { $0.grad!.values }
     }
