@@ -50,11 +50,8 @@ func binary<K: BinaryKernel>(_ a: Tensor, _ b: Tensor, _: K.Type) -> Tensor {
         let gb = b.requiresGrad ? b.gradPointer() : nil
         // Broadcast dimensions have stride 0, so accumulating through the same offsets sums them.
         plan.forEachRow { o, ao, bo, n, sa, sb in
-            for i in 0..<n {
-                let av = pa[ao + i * sa], bv = pb[bo + i * sb], gv = pg[o + i]
-                ga?[ao + i * sa] += gv * K.da(av, bv)
-                gb?[bo + i * sb] += gv * K.db(av, bv)
-            }
+            if let ga { for i in 0..<n { ga[ao + i * sa] += pg[o + i] * K.da(pa[ao + i * sa], pb[bo + i * sb]) } }
+            if let gb { for i in 0..<n { gb[bo + i * sb] += pg[o + i] * K.db(pa[ao + i * sa], pb[bo + i * sb]) } }
         }
     }
 }
