@@ -34,6 +34,7 @@ let package = Package(
             dependencies: [
                 "XexpOrchestration",
                 "XexpModels",
+                "XexpPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -46,6 +47,14 @@ let package = Package(
             ]
         ),
         .target(name: "CSpawn"),
+        .target(
+            name: "XexpPipeline",
+            dependencies: ["XexpOrchestration", "XexpModels", "XexpData", "XexpLearning"]
+        ),
+        .testTarget(
+            name: "XexpPipelineTests",
+            dependencies: ["XexpPipeline", "XexpOrchestration", "XexpData"]
+        ),
         .target(name: "XexpData"),
         .testTarget(name: "XexpDataTests", dependencies: ["XexpData"]),
         .systemLibrary(

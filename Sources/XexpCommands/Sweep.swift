@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import XexpOrchestration
+import XexpPipeline
 
 /// `xexp sweep SPEC`: run a sweep, or resume it (running it again is the resume).
 struct Sweep: ParsableCommand {
@@ -35,7 +36,7 @@ struct Sweep: ParsableCommand {
 
     func run() throws {
         let plan: SweepPlan
-        do { plan = try SweepPlan(specAt: URL(fileURLWithPath: spec), displayPath: spec) } catch {
+        do { plan = try SweepPlan(specAt: URL(fileURLWithPath: spec), displayPath: spec, pipeline: XmodelPipeline()) } catch {
             throw fail(error.description, status: ExitStatus.usage)
         }
         for stage in rerun where !plan.graph.stageOrder.contains(stage) {

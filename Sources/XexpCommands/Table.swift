@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XexpOrchestration
+import XexpPipeline
 
 /// `xexp table SWEEP`: one row per trial, seeds aggregated.
 struct Table: ParsableCommand {
@@ -13,11 +14,19 @@ struct Table: ParsableCommand {
     @Option(help: "Output format: text, md, csv or json.")
     var format: ReportFormat = .text
 
+    @Flag(help: "Show every metric (built-in pipeline sweeps show one headline metric per benchmark by default).")
+    var allMetrics = false
+
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         let store = try self.store.openExisting()
         let results = try query { try store.results(of: SweepReference(parsing: sweep)) }
-        print(SweepTable(results).report.render(format), terminator: "")
+        var metrics: [String]?
+        if results.usesBuiltinPipeline && !allMetrics {
+            // The paper's column order: GQA, SQA, VQA^T, POPE, MME, MMB, then latency.
+            metrics = XmodelPipeline().headlineMetrics.filter(results.metricNames.contains)
+        }
+        print(SweepTable(results, metrics: metrics).report.render(format), terminator: "")
     }
 }

@@ -43,7 +43,9 @@ public struct Job: Sendable {
     }()
 
     /// The command as the store records it: directories shown relative to the runs directory.
-    public var displayCommand: [String] { resolved(runsDirectory: URL(fileURLWithPath: "$RUNS")).argv }
+    public var displayCommand: [String] {
+        resolved(runsDirectory: URL(fileURLWithPath: "/$RUNS")).argv.map { $0.replacingOccurrences(of: "/$RUNS/", with: "$RUNS/") }
+    }
 }
 
 /// The jobs of a sweep, shared across trials, with each trial's job per stage.

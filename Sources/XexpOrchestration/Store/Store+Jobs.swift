@@ -56,7 +56,7 @@ extension Store {
                                  info.gitCommit, info.host, Int(getpid()), info.options])
             let invocation = db.lastInsertedRowID
             for job in graph.jobs {
-                let env = JSONValue.object(job.resolved(runsDirectory: URL(fileURLWithPath: "$RUNS")).env.map { ($0.0, .string($0.1)) })
+                let env = JSONValue.object(job.resolved(runsDirectory: URL(fileURLWithPath: "/$RUNS")).env.map { ($0.0, .string($0.1.replacingOccurrences(of: "/$RUNS/", with: "$RUNS/"))) })
                 try db.execute(sql: """
                     INSERT INTO jobs (id, stage, command, env, status, created_at) VALUES (?, ?, ?, ?, 'pending', ?)
                     ON CONFLICT(id) DO NOTHING

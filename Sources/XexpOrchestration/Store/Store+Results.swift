@@ -40,6 +40,8 @@ public struct InvocationResults: Sendable {
     public var stageOrder: [String]
     /// `STAGE.METRIC` names in display order.
     public var metricNames: [String]
+    /// True when the spec had no `stages` (the built-in pipeline ran it).
+    public var usesBuiltinPipeline: Bool = false
 }
 
 /// A job that did not succeed, for `xexp status SWEEP`.
@@ -93,7 +95,8 @@ extension Store {
         return try pool.read { db in
             let specText = try String.fetchOne(db, sql: "SELECT spec_text FROM invocations WHERE id = ?", arguments: [invocation]) ?? ""
             var stageOrder: [String] = []
-            if let spec = try? JSONParser.parse(specText), case .array(let stages)? = spec["stages"] {
+            let spec = try? JSONParser.parse(specText)
+            if case .array(let stages)? = spec?["stages"] {
                 stageOrder = stages.compactMap { if case .string(let s)? = $0["name"] { return s } else { return nil } }
             }
             var trials: [Int64: TrialResult] = [:]
@@ -132,7 +135,8 @@ extension Store {
             }
             let metricNames = stageOrder.flatMap { stage in (metricOrder[stage] ?? []).map { "\(stage).\($0)" } }
             return InvocationResults(sweep: reference.name, seq: seq, invocationID: invocation,
-                                     trials: order.compactMap { trials[$0] }, stageOrder: stageOrder, metricNames: metricNames)
+                                     trials: order.compactMap { trials[$0] }, stageOrder: stageOrder, metricNames: metricNames,
+                                     usesBuiltinPipeline: spec != nil && spec?["stages"] == nil)
         }
     }
 

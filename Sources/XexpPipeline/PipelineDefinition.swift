@@ -1,0 +1,117 @@
+import Foundation
+import XexpData
+import XexpModels
+import XexpOrchestration
+
+/// The built-in ablation pipeline as the orchestrator sees it: which parameters a spec may set, their defaults,
+/// how each is validated, and which stages run with which parameters.
+///
+/// Each stage's command lists exactly the parameters the stage reads, so its job identity is exactly "what it
+/// reads" (plus ``pipelineVersion``): every trial of a token sweep shares one `vision` and one `lm` job, and the
+/// projector sweep reuses the token sweep's jobs where they coincide.
+public struct XmodelPipeline: BuiltinPipeline {
+    /// Bumped whenever a change to the training or evaluation code changes results, so old jobs are not reused.
+    public static let pipelineVersion = "xmodel-pipeline/1"
+
+    public init() {}
+
+    /// Parameters each stage reads, beyond its upstream jobs.
+    static let reads: [(stage: String, parameters: [String])] = [
+        ("vision", ["encoder", "data_seed", "preset", "vision_steps", "vision_lr"]),
+        ("lm", ["llm", "data_seed", "preset", "lm_steps", "lm_lr"]),
+        ("align", ["projector", "tokens", "seed", "data_seed", "preset", "align_lr", "align_batch", "align_epochs", "warmup_ratio", "weight_decay"]),
+        ("finetune", ["seed", "data_seed", "preset", "finetune_lr", "finetune_batch", "finetune_epochs", "warmup_ratio", "weight_decay"]),
+        ("eval", ["data_seed", "preset"]),
+        ("latency", ["preset"]),
+    ]
+
+    public var parameterNames: [String] {
+        var names: [String] = []
+        for (_, list) in Self.reads { for n in list where n != "seed" && !names.contains(n) { names.append(n) } }
+        return names + ["benchmarks"]
+    }
+
+    /// Hyperparameters default to `"auto"`: the preset's value (so `preset` alone sets a consistent recipe).
+    public var defaults: Parameters {
+        var p = Parameters()
+        p["projector"] = .string("xdp")
+        p["tokens"] = .number(144)
+        p["llm"] = .string("mini-xmodel-lm")
+        p["encoder"] = .string("vit-tiny")
+        p["preset"] = .string("small")
+        p["benchmarks"] = .string(BenchmarkName.allCases.map(\.rawValue).joined(separator: ","))
+        p["data_seed"] = .number(0)
+        for name in Hyperparameters.names { p[name] = .string("auto") }
+        return p
+    }
+
+    public var headlineMetrics: [String] {
+        BenchmarkName.allCases.map { "\($0.rawValue).\($0.headline)" } + ["latency.prefill_ms", "latency.decode_tokens_per_s"]
+    }
+
+    public func validate(_ p: Parameters) -> [(parameter: String, message: String)] {
+        var problems: [(String, String)] = []
+        let preset = p["preset"]?.description ?? "small"
+        if Preset.named(preset) == nil {
+            problems.append(("preset", "unknown preset \"\(preset)\"\(hint(preset, Preset.names)); valid: \(Preset.names.joined(separator: ", "))"))
+        }
+        let projector = p["projector"]?.description ?? ""
+        if ProjectorKind(name: projector) == nil {
+            problems.append(("projector", "unknown projector \"\(projector)\"\(hint(projector, ProjectorKind.allCases.map(\.rawValue))); valid: \(ProjectorKind.allCases.map(\.rawValue).joined(separator: ", "))"))
+        } else if case .number(let d)? = p["tokens"], d == d.rounded(), d >= 1 {
+            if let message = XexpModels.validate(projector: projector, tokens: Int(d)) { problems.append(("tokens", message)) }
+        } else {
+            problems.append(("tokens", "tokens must be a positive integer (1–576), found \(p["tokens"]?.description ?? "nothing")"))
+        }
+        let llm = p["llm"]?.description ?? ""
+        if (try? LanguageModelChoice.parse(llm)) == nil {
+            let names = LLMRegistry.names
+            problems.append(("llm", "unknown language model \"\(llm)\"\(hint(llm, names)); valid: \(names.joined(separator: ", ")), or an inline config such as \"width=160,layers=4,heads=10,kv_heads=2,intermediate=432\""))
+        }
+        let encoder = p["encoder"]?.description ?? ""
+        if EncoderRegistry.config(named: encoder) == nil {
+            problems.append(("encoder", "unknown encoder \"\(encoder)\"\(hint(encoder, EncoderRegistry.names)); valid: \(EncoderRegistry.names.joined(separator: ", "))"))
+        }
+        let benchmarks = (p["benchmarks"]?.description ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let known = BenchmarkName.allCases.map(\.rawValue)
+        if benchmarks.isEmpty { problems.append(("benchmarks", "benchmarks is empty; list some of: \(known.joined(separator: ", "))")) }
+        for b in benchmarks where !known.contains(b) {
+            problems.append(("benchmarks", "unknown benchmark \"\(b)\"\(hint(b, known)); valid (comma-separated): \(known.joined(separator: ", "))"))
+        }
+        if case .number(let d)? = p["data_seed"], d == d.rounded(), d >= 0 {} else {
+            problems.append(("data_seed", "data_seed must be a non-negative integer, found \(p["data_seed"]?.description ?? "nothing")"))
+        }
+        for name in Hyperparameters.names {
+            if let message = Hyperparameters.check(name, p[name]) { problems.append((name, message)) }
+        }
+        return problems
+    }
+
+    public func stages(for trials: [Trial]) -> [StageSpec] {
+        func command(_ stage: String, upstream: [String], extra: [String] = []) -> [String] {
+            var argv = [selfExecutablePlaceholder, "worker", stage, "--job-dir", "{job.dir}"]
+            for u in upstream { argv += ["--upstream", "\(u)={\(u).dir}"] }
+            let reads = Self.reads.first { $0.stage == (BenchmarkName(rawValue: stage) != nil ? "eval" : stage) }!.parameters
+            for name in reads { argv += ["--set", "\(name)={\(name)}"] }
+            return argv + extra
+        }
+        let salt = Self.pipelineVersion
+        var stages = [
+            StageSpec(name: "vision", command: command("vision", upstream: []), identitySalt: salt),
+            StageSpec(name: "lm", command: command("lm", upstream: []), identitySalt: salt),
+            StageSpec(name: "align", command: command("align", upstream: ["vision", "lm"]), after: ["vision", "lm"], identitySalt: salt),
+            StageSpec(name: "finetune", command: command("finetune", upstream: ["align"]), after: ["align"], identitySalt: salt),
+        ]
+        for benchmark in BenchmarkName.allCases {
+            let name = benchmark.rawValue
+            stages.append(StageSpec(name: name, command: command(name, upstream: ["finetune"]), after: ["finetune"], identitySalt: salt,
+                                    appliesTo: { p in (p["benchmarks"]?.description ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == name } }))
+        }
+        stages.append(StageSpec(name: "latency", command: command("latency", upstream: ["finetune"]), after: ["finetune"], identitySalt: salt))
+        return stages
+    }
+}
+
+func hint(_ word: String, _ candidates: [String]) -> String {
+    suggestion(for: word, among: candidates).map { " (did you mean '\($0)'?)" } ?? ""
+}

@@ -1,0 +1,26 @@
+import Foundation
+import XexpData
+import XexpLearning
+
+/// Runs one built-in stage in this process (`xexp worker STAGE …`): the entry point the job commands call.
+public enum PipelineRunner {
+    public static let stageNames = ["vision", "lm", "align", "finetune"] + BenchmarkName.allCases.map(\.rawValue) + ["latency"]
+
+    public static func run(_ context: StageContext) throws {
+        BLAS.threadCount = context.threads
+        try FileManager.default.createDirectory(at: context.jobDirectory, withIntermediateDirectories: true)
+        let metrics = MetricsLog(jobDirectory: context.jobDirectory)
+        switch context.stage {
+        case "vision": try PretrainStages.runVision(context, metrics: metrics)
+        case "lm": try PretrainStages.runLM(context, metrics: metrics)
+        case "align": try TuningStages.runAlign(context, metrics: metrics)
+        case "finetune": try TuningStages.runFinetune(context, metrics: metrics)
+        case "latency": try EvaluationStages.runLatency(context, metrics: metrics)
+        default:
+            guard let benchmark = BenchmarkName(rawValue: context.stage) else {
+                throw StageFailure("unknown stage \"\(context.stage)\"; stages: \(stageNames.joined(separator: ", "))")
+            }
+            try EvaluationStages.runBenchmark(benchmark, context, metrics: metrics)
+        }
+    }
+}

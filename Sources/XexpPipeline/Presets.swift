@@ -1,0 +1,142 @@
+import Foundation
+import XexpModels
+import XexpOrchestration
+
+/// A preset: how much data and how many steps each stage gets. `smoke` checks the plumbing (CI), `small` is the
+/// README's default (a whole tokens sweep in ≤ 20 minutes on 2 cores, real learning visible), `paper` is the
+/// full-size reproduction (tokens.json in ≤ 3 hours).
+///
+/// Recipe shape follows REFERENCE §3 scaled to the proxy: stage 1 trains the projector at lr 1e-3, stage 2 the
+/// projector and LM at a lower lr, AdamW (0.9, 0.999, 1e-8), weight decay 0, cosine with 3 % warm-up, one pass
+/// each (epochs are parameters). The proxy LM learns from scratch-ish weights, so stage 2's lr is 4e-4 rather
+/// than 4e-5 (FEASIBILITY.md).
+public struct Preset: Sendable, Equatable {
+    public var name: String
+    /// Vision pretraining: steps × batch of scenes, per-patch classification of the cell's shape/colour/digit.
+    public var visionSteps: Int, visionBatch: Int, visionLR: Double
+    /// LM pretraining on the text corpus.
+    public var lmSteps: Int, lmBatch: Int, lmLR: Double
+    /// Stage 1 (captions) and stage 2 (multi-turn instructions) data sizes in images.
+    public var captionImages: Int, alignBatch: Int, alignLR: Double
+    public var instructImages: Int, finetuneBatch: Int, finetuneLR: Double
+    /// Questions per benchmark (MME: images, two questions each; MMBench: questions, each under every rotation).
+    public var evalSize: Int
+    /// Latency: questions timed after warm-up.
+    public var latencyQuestions: Int, latencyWarmup: Int
+    /// Seconds between training checkpoints.
+    public var checkpointSeconds: Double
+
+    public static let smoke = Preset(name: "smoke", visionSteps: 8, visionBatch: 8, visionLR: 1e-3, lmSteps: 10, lmBatch: 8, lmLR: 1e-3,
+                                     captionImages: 32, alignBatch: 8, alignLR: 1e-3, instructImages: 32, finetuneBatch: 8, finetuneLR: 4e-4,
+                                     evalSize: 12, latencyQuestions: 3, latencyWarmup: 1, checkpointSeconds: 60)
+    public static let small = Preset(name: "small", visionSteps: 300, visionBatch: 16, visionLR: 1e-3, lmSteps: 500, lmBatch: 16, lmLR: 1e-3,
+                                     captionImages: 1200, alignBatch: 16, alignLR: 1e-3, instructImages: 1600, finetuneBatch: 16, finetuneLR: 4e-4,
+                                     evalSize: 150, latencyQuestions: 20, latencyWarmup: 3, checkpointSeconds: 120)
+    public static let paper = Preset(name: "paper", visionSteps: 1200, visionBatch: 32, visionLR: 1e-3, lmSteps: 2000, lmBatch: 32, lmLR: 1e-3,
+                                     captionImages: 6000, alignBatch: 32, alignLR: 1e-3, instructImages: 12000, finetuneBatch: 32, finetuneLR: 4e-4,
+                                     evalSize: 400, latencyQuestions: 50, latencyWarmup: 5, checkpointSeconds: 180)
+
+    public static let all = [smoke, small, paper]
+    public static var names: [String] { all.map(\.name) }
+    public static func named(_ name: String) -> Preset? { all.first { $0.name == name } }
+}
+
+/// Training hyperparameters a spec may set; `"auto"` (the default) takes the preset's value.
+public enum Hyperparameters {
+    public static let names = ["vision_steps", "vision_lr", "lm_steps", "lm_lr", "align_lr", "align_batch", "align_epochs",
+                               "finetune_lr", "finetune_batch", "finetune_epochs", "warmup_ratio", "weight_decay"]
+
+    static func check(_ name: String, _ value: ParameterValue?) -> String? {
+        guard let value else { return nil }
+        if case .string("auto") = value { return nil }
+        guard case .number(let d) = value else { return "\(name) must be a number or \"auto\" (the preset's value), found \(value)" }
+        switch name {
+        case "vision_steps", "lm_steps", "align_batch", "finetune_batch":
+            return d == d.rounded() && d >= 1 ? nil : "\(name) must be a positive integer, found \(value)"
+        case "align_epochs", "finetune_epochs":
+            return d > 0 ? nil : "\(name) must be positive, found \(value)"
+        case "warmup_ratio":
+            return d >= 0 && d < 1 ? nil : "warmup_ratio must be in [0, 1), found \(value)"
+        case "weight_decay":
+            return d >= 0 ? nil : "weight_decay must be ≥ 0, found \(value)"
+        default:
+            return d > 0 && d < 1 ? nil : "\(name) must be a learning rate in (0, 1), found \(value)"
+        }
+    }
+}
+
+/// Named vision encoders. `vit-tiny` is FEASIBILITY.md's proxy (48 px, 2-px patches → 24×24 = 576 tokens,
+/// width 64, 3 blocks); `vit-small` doubles the width.
+public enum EncoderRegistry {
+    public static let entries: [(name: String, config: VisionConfig)] = [
+        ("vit-tiny", VisionConfig(imageSize: 48, patchSize: 2, hiddenSize: 64, intermediateSize: 256, numHiddenLayers: 3, numAttentionHeads: 4)),
+        ("vit-small", VisionConfig(imageSize: 48, patchSize: 2, hiddenSize: 128, intermediateSize: 512, numHiddenLayers: 4, numAttentionHeads: 4)),
+    ]
+    public static var names: [String] { entries.map(\.name) }
+    public static func config(named name: String) -> VisionConfig? { entries.first { $0.name == name }?.config }
+}
+
+/// `llm`: a registry name, or an inline config `width=…,layers=…,heads=…,kv_heads=…,intermediate=…` (all five
+/// keys; `rope_theta=` optional).
+public enum LanguageModelChoice {
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
+
+    public static func parse(_ text: String, vocabSize: Int = LLMRegistry.defaultVocabSize) throws -> LLMConfig {
+        if !text.contains("=") { return try LLMRegistry.config(named: text, vocabSize: vocabSize) }
+        var fields: [String: Double] = [:]
+        for pair in text.split(separator: ",") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, let v = Double(kv[1]) else { throw Failure(description: "cannot read \"\(pair)\" in llm \"\(text)\"") }
+            fields[kv[0]] = v
+        }
+        let required = ["width", "layers", "heads", "kv_heads", "intermediate"]
+        for key in required where fields[key] == nil { throw Failure(description: "inline llm \"\(text)\" lacks \(key)=") }
+        for key in fields.keys where !(required + ["rope_theta"]).contains(key) { throw Failure(description: "inline llm \"\(text)\": unknown key \(key)") }
+        var config = LLMConfig(vocabSize: vocabSize, hiddenSize: Int(fields["width"]!), intermediateSize: Int(fields["intermediate"]!),
+                               numHiddenLayers: Int(fields["layers"]!), numAttentionHeads: Int(fields["heads"]!),
+                               numKeyValueHeads: Int(fields["kv_heads"]!))
+        if let theta = fields["rope_theta"] { config.ropeTheta = Float(theta) }
+        try config.validate()
+        return config
+    }
+}
+
+/// A stage's resolved settings: the spec's parameters with `"auto"` replaced by the preset's values.
+public struct StageSettings: Sendable {
+    public var raw: [String: String]
+    public var preset: Preset
+
+    public init(_ raw: [String: String]) throws {
+        self.raw = raw
+        guard let preset = Preset.named(raw["preset"] ?? "small") else { throw StageFailure("unknown preset \(raw["preset"] ?? "")") }
+        self.preset = preset
+    }
+
+    public func string(_ name: String) throws -> String {
+        guard let v = raw[name] else { throw StageFailure("missing --set \(name)=…") }
+        return v
+    }
+
+    public func int(_ name: String, auto: Int) throws -> Int {
+        let v = try string(name)
+        if v == "auto" { return auto }
+        guard let d = Double(v), d == d.rounded() else { throw StageFailure("\(name)=\(v) is not an integer") }
+        return Int(d)
+    }
+
+    public func double(_ name: String, auto: Double) throws -> Double {
+        let v = try string(name)
+        if v == "auto" { return auto }
+        guard let d = Double(v) else { throw StageFailure("\(name)=\(v) is not a number") }
+        return d
+    }
+
+    public var seed: UInt64 { UInt64(raw["seed"].flatMap { Int($0) } ?? 0) }
+    public var dataSeed: UInt64 { UInt64(raw["data_seed"].flatMap { Int($0) } ?? 0) }
+}
+
+/// An error inside a worker stage; printed to stderr, the job fails with it.
+public struct StageFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

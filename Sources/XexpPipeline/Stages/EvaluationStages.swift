@@ -1,0 +1,96 @@
+import Foundation
+import XexpData
+import XexpLearning
+import XexpModels
+
+/// One job per benchmark, and the latency job: both read the finetuned model.
+enum EvaluationStages {
+    /// Answers are short (a word, a letter, a number): a few tokens past that is a wrong answer anyway.
+    static let maxNewTokens = 8
+
+    static func loadFinetuned(_ context: StageContext) throws -> VLM {
+        let (model, _) = try VLM.load(from: try context.upstreamDirectory("finetune").appendingPathComponent("model.safetensors").path)
+        model.setTrainable(projector: false, languageModel: false)
+        return model
+    }
+
+    /// Greedy answers stop at end of turn or a newline, as the reference's evaluation does (REFERENCE §4).
+    static let stopTokens: Set<Int32> = {
+        var stops: Set<Int32> = [Tokenizer.eotID]
+        let newline = Tokenizer.standard.id(of: "\n")
+        if newline != Tokenizer.unkID { stops.insert(newline) }
+        return stops
+    }()
+
+    static func answer(_ model: VLM, prompt: [Int32], features: Tensor) -> String {
+        let result = model.generate(prompt: prompt, visual: .features(features), maxNewTokens: maxNewTokens, stopTokens: stopTokens)
+        return Tokenizer.standard.decode(result.tokens, skipSpecial: true)
+    }
+
+    static func runBenchmark(_ name: BenchmarkName, _ context: StageContext, metrics: MetricsLog) throws {
+        let s = context.settings
+        let model = try loadFinetuned(context)
+        let data = try SyntheticData(seed: s.dataSeed)
+        let set = data.benchmark(name, size: s.preset.evalSize)
+        var featureCache: [Int: Tensor] = [:]
+        var answered: [String: String] = [:]  // identical (image, prompt) pairs are answered once: greedy is deterministic
+        var predictions: [String] = []
+        for (i, q) in set.questions.enumerated() {
+            let prompt = set.prompt(i)
+            let key = "\(q.imageIndex)|\(prompt)"
+            if let known = answered[key] { predictions.append(known); continue }
+            let features = featureCache[q.imageIndex] ?? StageSupport.features(model, [set.images[q.imageIndex]])
+            featureCache[q.imageIndex] = features
+            let prediction = answer(model, prompt: prompt, features: features)
+            answered[key] = prediction
+            predictions.append(prediction)
+        }
+        let score = try set.writePredictions(predictions, to: context.file("predictions.jsonl"))
+        metrics.emit(score.metrics.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    /// The paper's Table 6 done properly: warm-up first, then prefill time at this token count, decode speed,
+    /// and total time over a fixed question set, with the thread count recorded.
+    static func runLatency(_ context: StageContext, metrics: MetricsLog) throws {
+        let s = context.settings
+        let model = try loadFinetuned(context)
+        // A fixed question set, independent of the sweep's data seed, so latencies compare across sweeps.
+        let set = try SyntheticData(seed: 0).benchmark(.sqa, size: s.preset.latencyQuestions + s.preset.latencyWarmup)
+        let encoder = model.visionEncoder
+        func run(_ i: Int) -> (prefill: Double, decode: Double, tokens: Int, total: Double) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let prompt = set.prompt(i)
+            return Autograd.noGrad {
+                let features = encoder.features(StageSupport.imageTensor([set.images[set.questions[i].imageIndex]]))
+                let visual = model.visualTokens(.features(features))
+                let cache = model.languageModel.makeCache(batch: 1, capacity: model.expandedLength(prompt) + maxNewTokens + 1)
+                let (embeddings, _, _) = model.inputEmbeddings([VLMExample(prompt: prompt)], visualTokens: visual)
+                var next = model.languageModel(embeddings, cache: cache).argmaxLastDimension().last!
+                let prefilled = DispatchTime.now().uptimeNanoseconds
+                var produced = 0
+                while produced < maxNewTokens && next != Tokenizer.eotID {
+                    next = model.languageModel(model.languageModel.embed([next], shape: [1, 1]), cache: cache).argmaxLastDimension().last!
+                    produced += 1
+                }
+                let end = DispatchTime.now().uptimeNanoseconds
+                return (Double(prefilled - start) / 1e6, Double(end - prefilled) / 1e9, produced, Double(end - start) / 1e9)
+            }
+        }
+        for i in 0..<s.preset.latencyWarmup { _ = run(i) }
+        var prefill: [Double] = [], decodeSeconds = 0.0, decodeTokens = 0, total = 0.0
+        for i in s.preset.latencyWarmup..<(s.preset.latencyWarmup + s.preset.latencyQuestions) {
+            let r = run(i)
+            prefill.append(r.prefill); decodeSeconds += r.decode; decodeTokens += r.tokens; total += r.total
+        }
+        prefill.sort()
+        metrics.emit([
+            ("prefill_ms", prefill.reduce(0, +) / Double(prefill.count)),
+            ("prefill_ms_median", prefill[prefill.count / 2]),
+            ("decode_tokens_per_s", decodeSeconds > 0 ? Double(decodeTokens) / decodeSeconds : 0),
+            ("total_s", total),
+            ("questions", Double(prefill.count)),
+            ("visual_tokens", Double(model.config.visualTokens)),
+            ("blas_threads", Double(context.threads)),
+        ])
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import XexpData
+import XexpLearning
+import XexpModels
+
+/// `vision` and `lm`: the parts that are pretrained once and shared by every trial that agrees on them.
+enum PretrainStages {
+    // MARK: - Vision
+
+    /// Per-patch targets: the shape, colour, size and digit of what covers the patch's cell ("none" = last class).
+    /// The encoder must separate them patch by patch, which is what fine-grained questions later need.
+    static func patchLabels(_ scene: Scene, grid: Int) -> (shape: [Int32], colour: [Int32], size: [Int32], digit: [Int32]) {
+        let perCell = grid / Layout.cells
+        var shape = [Int32](repeating: Int32(Shape.allCases.count), count: grid * grid)
+        var colour = [Int32](repeating: Int32(Colour.allCases.count), count: grid * grid)
+        var size = [Int32](repeating: Int32(Size.allCases.count), count: grid * grid)
+        var digit = [Int32](repeating: 10, count: grid * grid)
+        for y in 0..<grid {
+            for x in 0..<grid {
+                let (row, column) = (y / perCell, x / perCell)
+                let p = y * grid + x
+                if let o = scene.objects.first(where: { $0.row == row && $0.column == column }) {
+                    shape[p] = Int32(o.shape.rawValue); colour[p] = Int32(o.colour.rawValue); size[p] = Int32(o.size.rawValue)
+                }
+                if let t = scene.text, t.row == row, column >= t.column, column < t.column + t.span {
+                    // Digits share the number's cells equally from left to right.
+                    let offset = Double((column - t.column) * perCell + x % perCell) + 0.5
+                    let k = min(t.digits.count - 1, Int(offset / Double(t.span * perCell) * Double(t.digits.count)))
+                    digit[p] = Int32(t.digits[k])
+                }
+            }
+        }
+        return (shape, colour, size, digit)
+    }
+
+    static func runVision(_ context: StageContext, metrics: MetricsLog) throws {
+        let s = context.settings
+        guard let config = EncoderRegistry.config(named: try s.string("encoder")) else { throw StageFailure("unknown encoder") }
+        let steps = try s.int("vision_steps", auto: s.preset.visionSteps)
+        let lr = try s.double("vision_lr", auto: s.preset.visionLR)
+        let batch = s.preset.visionBatch
+        var rng = Philox(seed: s.dataSeed &+ 0x5649_5349_4F4E)  // "VISION"
+        let encoder = try VisionEncoder(config: config, rng: &rng)
+        let d = config.hiddenSize
+        let classes = [Shape.allCases.count + 1, Colour.allCases.count + 1, Size.allCases.count + 1, 11]
+        let heads = ["shape", "colour", "size", "digit"].enumerated().map { i, name in
+            (NamedParameter("head.\(name).weight", Tensor.randn([classes[i], d], std: 0.02, rng: &rng, requiresGrad: true)),
+             NamedParameter("head.\(name).bias", Tensor.zeros([classes[i]], requiresGrad: true)))
+        }
+        let data = try SyntheticData(seed: s.dataSeed)
+        let grid = config.grid
+        // Scenes from the training split, far past the captions the alignment stage uses.
+        func batchScenes(_ step: Int) -> [Scene] { (0..<batch).map { data.trainingScene(.corpus, 50_000_000 + step * batch + $0) } }
+
+        let trainable = encoder.weights.parameters + heads.flatMap { [$0.0, $0.1] }
+        let optimizer = AdamW(groups: [ParameterGroup(trainable, learningRate: lr, weightDecay: 0)])
+        let loop = TrainingLoop(name: "vision", totalSteps: steps, optimizer: optimizer, warmupRatio: 0.03,
+                                checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"),
+                                config: "{}")
+        func logits(_ scenes: [Scene]) -> [Tensor] {
+            let h = encoder.lastHiddenState(StageSupport.imageTensor(scenes.map(data.render))).reshaped([scenes.count * grid * grid, d])
+            return heads.map { linear(h, weight: $0.0.tensor, bias: $0.1.tensor) }
+        }
+        let loss = try loop.run(metrics: metrics) { step in
+            let scenes = batchScenes(step)
+            let labels = scenes.map { patchLabels($0, grid: grid) }
+            let targets = [labels.flatMap(\.shape), labels.flatMap(\.colour), labels.flatMap(\.size), labels.flatMap(\.digit)]
+            let out = logits(scenes)
+            var total = crossEntropy(logits: out[0], targets: targets[0])
+            for i in 1..<4 { total = total + crossEntropy(logits: out[i], targets: targets[i]) }
+            total.backward()
+            return Double(total.item)
+        }
+        // Held-out patch accuracy: what the projector will have to work with.
+        var correct = [Int](repeating: 0, count: 4), counted = 0
+        try Autograd.noGrad {
+            for k in 0..<4 {
+                let scenes = (0..<16).map { data.trainingScene(.corpus, 90_000_000 + k * 16 + $0) }
+                let labels = scenes.map { patchLabels($0, grid: grid) }
+                let targets = [labels.flatMap(\.shape), labels.flatMap(\.colour), labels.flatMap(\.size), labels.flatMap(\.digit)]
+                for (i, l) in logits(scenes).enumerated() { correct[i] += zip(argmaxRows(l), targets[i]).filter { $0 == $1 }.count }
+                counted += targets[0].count
+            }
+            if counted == 0 { throw StageFailure("no validation patches") }
+        }
+        metrics.emit([("loss", loss)] + ["shape", "colour", "size", "digit"].enumerated().map { ("\($1)_acc", Double(correct[$0]) / Double(counted)) })
+        try Checkpoint.save(to: context.file("encoder.safetensors").path, parameters: encoder.weights.parameters, step: steps,
+                            config: String(decoding: try JSONEncoder().encode(config), as: UTF8.self))
+    }
+
+    // MARK: - Language model
+
+    static func runLM(_ context: StageContext, metrics: MetricsLog) throws {
+        let s = context.settings
+        let config = try LanguageModelChoice.parse(try s.string("llm"), vocabSize: Tokenizer.standard.vocabularySize)
+        let steps = try s.int("lm_steps", auto: s.preset.lmSteps)
+        let lr = try s.double("lm_lr", auto: s.preset.lmLR)
+        let batch = s.preset.lmBatch
+        var rng = Philox(seed: s.dataSeed &+ 0x4C4D)  // "LM"
+        let model = try LanguageModel(config: config, rng: &rng)
+        let data = try SyntheticData(seed: s.dataSeed)
+        let optimizer = AdamW(groups: [ParameterGroup(model.weights.parameters, learningRate: lr, weightDecay: 0)])
+        let loop = TrainingLoop(name: "lm", totalSteps: steps, optimizer: optimizer, warmupRatio: 0.03,
+                                checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"),
+                                config: "{}")
+        func loss(_ samples: [Sample]) -> Tensor {
+            let length = samples.map(\.tokens.count).max()!
+            var ids = [Int32](repeating: Tokenizer.padID, count: samples.count * length)
+            var valid = [Bool](repeating: false, count: samples.count * length)  // keyPadding: true = a real token
+            var targets = [Int32](repeating: -100, count: samples.count * length)
+            for (b, sample) in samples.enumerated() {
+                for (t, id) in sample.tokens.enumerated() {
+                    ids[b * length + t] = id
+                    valid[b * length + t] = true
+                    if t + 1 < sample.tokens.count, sample.supervised[t + 1] { targets[b * length + t] = sample.tokens[t + 1] }
+                }
+            }
+            let logits = model(model.embed(ids, shape: [samples.count, length]), keyPadding: valid)
+            return crossEntropy(logits: logits.reshaped([samples.count * length, config.vocabSize]), targets: targets)
+        }
+        let final = try loop.run(metrics: metrics) { step in
+            let l = loss((0..<batch).map { data.corpusSample(step * batch + $0) })
+            l.backward()
+            return Double(l.item)
+        }
+        let validation = Autograd.noGrad { Double(loss((0..<32).map { data.corpusSample(80_000_000 + $0) }).item) }
+        metrics.emit([("loss", final), ("val_loss", validation), ("parameters", Double(config.parameterCount))])
+        try Checkpoint.save(to: context.file("lm.safetensors").path, parameters: model.weights.parameters, step: steps,
+                            config: String(decoding: try JSONEncoder().encode(config), as: UTF8.self))
+    }
+}
+
+/// Row-wise argmax of a `[rows, classes]` tensor.
+func argmaxRows(_ t: Tensor) -> [Int32] {
+    let (rows, classes) = (t.shape[0], t.shape[1])
+    return (0..<rows).map { r in
+        var best = 0
+        for c in 1..<classes where t.data[r * classes + c] > t.data[r * classes + best] { best = c }
+        return Int32(best)
+    }
+}

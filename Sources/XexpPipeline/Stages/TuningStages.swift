@@ -1,0 +1,65 @@
+import Foundation
+import XexpData
+import XexpLearning
+import XexpModels
+
+/// `align` (stage 1: the projector learns to map frozen encoder features into the frozen LM's space, on
+/// captions) and `finetune` (stage 2: projector and LM learn to answer, on multi-turn instructions).
+enum TuningStages {
+    static func runAlign(_ context: StageContext, metrics: MetricsLog) throws {
+        let s = context.settings
+        // The encoder and LM configs come from the upstream checkpoints: align reads only what its identity holds.
+        let encoder = try Checkpoint.load(from: try context.upstreamDirectory("vision").appendingPathComponent("encoder.safetensors").path)
+        let lm = try Checkpoint.load(from: try context.upstreamDirectory("lm").appendingPathComponent("lm.safetensors").path)
+        let config = VLMConfig(visionConfig: try JSONDecoder().decode(VisionConfig.self, from: Data(encoder.config.utf8)),
+                               textConfig: try JSONDecoder().decode(LLMConfig.self, from: Data(lm.config.utf8)),
+                               projectorType: try ProjectorKind.parse(try s.string("projector")),
+                               visualTokens: try s.int("tokens", auto: 144), imageTokenIndex: Tokenizer.imageID)
+        let model = try VLM(config: config, seed: s.seed)
+        try model.restore(encoder.parameters, components: [.visionEncoder])
+        try model.restore(lm.parameters, components: [.languageModel])
+        model.prepare(for: .alignment)
+        try train(model, context: context, metrics: metrics, stage: "align", images: s.preset.captionImages,
+                  sample: { data, i in data.captionSample(i) },
+                  lr: try s.double("align_lr", auto: s.preset.alignLR), batch: try s.int("align_batch", auto: s.preset.alignBatch),
+                  epochs: try s.double("align_epochs", auto: 1))
+        try StageSupport.writeSettings(s.raw, to: context.jobDirectory)
+    }
+
+    static func runFinetune(_ context: StageContext, metrics: MetricsLog) throws {
+        let s = context.settings
+        let (model, _) = try VLM.load(from: try context.upstreamDirectory("align").appendingPathComponent("model.safetensors").path)
+        model.prepare(for: .instruction)
+        try train(model, context: context, metrics: metrics, stage: "finetune", images: s.preset.instructImages,
+                  sample: { data, i in data.instructionSample(i) },
+                  lr: try s.double("finetune_lr", auto: s.preset.finetuneLR), batch: try s.int("finetune_batch", auto: s.preset.finetuneBatch),
+                  epochs: try s.double("finetune_epochs", auto: 1))
+    }
+
+    /// One pass (or `epochs`) over `images` samples, AdamW on the trainable parts, cosine schedule with warm-up.
+    static func train(_ model: VLM, context: StageContext, metrics: MetricsLog, stage: String, images: Int,
+                      sample: (SyntheticData, Int) -> Sample, lr: Double, batch: Int, epochs: Double) throws {
+        let s = context.settings
+        let data = try SyntheticData(seed: s.dataSeed)
+        let steps = max(1, Int((Double(images) * epochs / Double(batch)).rounded(.up)))
+        let optimizer = AdamW(groups: [ParameterGroup(model.trainableParameters, learningRate: lr,
+                                                      weightDecay: try s.double("weight_decay", auto: 0))])
+        let loop = TrainingLoop(name: stage, totalSteps: steps, optimizer: optimizer, warmupRatio: try s.double("warmup_ratio", auto: 0.03),
+                                checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"),
+                                config: config(model))
+        var order = EpochOrder(count: images, seed: s.seed &+ (stage == "align" ? 1 : 2))
+        let final = try loop.run(metrics: metrics) { step in
+            let samples = order.batch(step, size: batch).map { sample(data, $0) }
+            let features = StageSupport.features(model, samples.map { $0.image! })
+            let out = model.forward(samples.map(StageSupport.example), visual: .features(features))
+            out.loss.backward()
+            return Double(out.loss.item)
+        }
+        metrics.emit([("loss", final), ("steps", Double(steps)),
+                      ("trainable_parameters", Double(model.trainableParameters.reduce(0) { $0 + $1.tensor.count }))])
+        try model.save(to: context.file("model.safetensors").path, step: steps)
+        try? FileManager.default.removeItem(at: context.file("checkpoint.safetensors"))
+    }
+
+    static func config(_ model: VLM) -> String { model.config.json() }
+}
