@@ -8,8 +8,11 @@ enum Parallel {
     /// Number of workers in the region currently running (1 outside), for GEMM profiling.
     nonisolated(unsafe) static var activeWorkers = 1
 
-    static func forEach(_ units: Int, _ body: (_ unit: Int, _ worker: Int) -> Void) {
-        let workers = min(units, BLAS.threadCount)
+    /// Runs `body(unit, worker)` for every unit on `workers` threads (worker < `workers`). Callers size
+    /// per-worker scratch with the same `workers` they pass here — read the budget once, since another
+    /// thread may change ``BLAS/threadCount`` meanwhile.
+    static func forEach(_ units: Int, workers requested: Int, _ body: (_ unit: Int, _ worker: Int) -> Void) {
+        let workers = max(1, min(units, requested))
         if workers <= 1 {
             for u in 0..<units { body(u, 0) }
             return
@@ -39,13 +42,13 @@ enum Parallel {
     static func chunks(_ count: Int, workers: Int, _ body: (_ range: Range<Int>, _ worker: Int) -> Void) {
         if workers <= 1 { body(0..<count, 0); return }
         let size = (count + workers - 1) / workers
-        forEach(workers) { w, _ in
+        forEach(workers, workers: workers) { w, _ in
             let lo = w * size, hi = min(count, lo + size)
             if lo < hi { body(lo..<hi, w) }
         }
     }
 
-    /// The number of workers ``forEach(_:_:)`` will use for `units` items (for per-worker scratch).
+    /// Workers to use for `units` independent items: the thread budget, at most one per item.
     static func workers(for units: Int) -> Int { max(1, min(units, BLAS.threadCount)) }
 }
 

@@ -55,7 +55,7 @@ public func attention(
     // half of the score products and softmax work at long sequence lengths.
     let blocks = queryBlocks(t: t, s: s, mask: mask)
     let (pq, pk, pv, py, pp) = (q.data, k.data, v.data, y.data, probs.data)
-    Parallel.forEach(bsz * heads) { unit, worker in
+    Parallel.forEach(bsz * heads, workers: workers) { unit, worker in
         let (b, h) = (unit / heads, unit % heads)
         let p = pp + (record ? unit : worker) * t * s
         let qh = pq + b * t * ldq + h * dh
@@ -89,7 +89,7 @@ public func attention(
         let workers = Parallel.workers(for: bsz * kvHeads)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * t * s)
         defer { scratch.deallocate() }
-        Parallel.forEach(bsz * kvHeads) { unit, worker in
+        Parallel.forEach(bsz * kvHeads, workers: workers) { unit, worker in
             let ds = scratch + worker * t * s
             let (b, kvh) = (unit / kvHeads, unit % kvHeads)
             for h in (kvh * group)..<((kvh + 1) * group) {
