@@ -25,7 +25,9 @@ public struct TrainingLoop {
         self.optimizer = optimizer
         self.schedule = CosineWarmupSchedule(totalSteps: max(1, totalSteps), warmupRatio: warmupRatio)
         self.logEvery = max(1, totalSteps / 25)
-        self.checkpointSeconds = checkpointSeconds
+        // XEXP_CHECKPOINT_SECONDS overrides the preset's interval (tests kill jobs mid-training); it never changes
+        // results, only how much work a kill can lose, so it is not part of any job's identity.
+        self.checkpointSeconds = ProcessInfo.processInfo.environment["XEXP_CHECKPOINT_SECONDS"].flatMap(Double.init) ?? checkpointSeconds
         self.checkpointURL = checkpointURL
         self.config = config
     }

@@ -159,8 +159,10 @@ public final class LocalScheduler: @unchecked Sendable {
             // A new attempt starts with an empty metrics file; logs keep every attempt, separated by a header.
             try Data().write(to: metricsURL)
             stderrOffset = (try? FileManager.default.attributesOfItem(atPath: stderrURL.path)[.size] as? UInt64) ?? 0
-            try job.manifest(argv: argv, env: stageEnv, workingDirectory: workingDirectory).write(
-                to: directory.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+            // Not atomic on purpose: job.json is rewritten at every attempt and only read by people and workers, and an
+            // atomic write costs an fsync per job on the scheduler's queue.
+            try Data(job.manifest(argv: argv, env: stageEnv, workingDirectory: workingDirectory).utf8).write(
+                to: directory.appendingPathComponent("job.json"))
             pid = try ProcessLauncher.launch(argv: argv, environment: env, cwd: workingDirectory, stdout: stdoutURL, stderr: stderrURL)
         } catch {
             let attempt = (try? store.markRunning(job.id, pid: 0, invocation: invocation)) ?? 1

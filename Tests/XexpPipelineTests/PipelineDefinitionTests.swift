@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+import XexpData
+import XexpOrchestration
+@testable import XexpPipeline
+
+@Suite("Built-in pipeline definition")
+struct PipelineDefinitionTests {
+    final class Dir {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xexp-pipe-\(UUID().uuidString)")
+        init() { try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(at: url) }
+    }
+
+    func plan(_ text: String) throws -> SweepPlan {
+        let dir = Dir()
+        let file = dir.url.appendingPathComponent("spec.json")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return try withExtendedLifetime(dir) { try SweepPlan(specAt: file, displayPath: "spec.json", pipeline: XmodelPipeline()) }
+    }
+
+    func repositorySpec(_ name: String) throws -> SweepPlan {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return try SweepPlan(specAt: root.appendingPathComponent("Experiments/\(name)"), displayPath: name, pipeline: XmodelPipeline())
+    }
+
+    static let invalid: [(String, String, String)] = [
+        (#"{"name": "x", "base": {"projector": "ldp"}, "grid": {"tokens": [144, 576]}}"#, "/grid/tokens/1",
+         "576 is not a valid token count for projector \"ldp\""),
+        (#"{"name": "x", "base": {"projector": "ldpv2"}, "grid": {"tokens": [144, 100, 99]}}"#, "/grid/tokens/2",
+         "99 is not a valid token count for projector \"ldpv2\""),
+        (#"{"name": "x", "grid": {"tokens": [144, 100]}}"#, "/grid/tokens/1", "576 must be divisible by it; valid: 1, 2, 3, 4, 6, 8, 9, 12"),
+        (#"{"name": "x", "base": {"llm": "gpt-5"}}"#, "/base/llm", "unknown language model \"gpt-5\""),
+        (#"{"name": "x", "base": {"benchmarks": "gqa,pop"}}"#, "/base/benchmarks", "unknown benchmark \"pop\" (did you mean 'pope'?)"),
+        (#"{"name": "x", "base": {"preset": "smal"}}"#, "/base/preset", "unknown preset \"smal\" (did you mean 'small'?); valid: smoke, small, paper"),
+        (#"{"name": "x", "base": {"projector": "xdpnet_4"}}"#, "/base/projector", "unknown projector \"xdpnet_4\""),
+        (#"{"name": "x", "base": {"tokns": 4}}"#, "/base/tokns", "did you mean 'tokens'?"),
+        (#"{"name": "x", "grid": {"align_lr": [0.001, 2]}}"#, "/grid/align_lr/1", "learning rate in (0, 1)"),
+    ]
+
+    @Test(arguments: invalid)
+    func invalidCombinationsFailBeforeAnythingRuns(_ text: String, _ location: String, _ fragment: String) {
+        do {
+            _ = try plan(text)
+            Issue.record("accepted \(text)")
+        } catch let error as SpecError {
+            #expect(error.location == location, "\(error)")
+            #expect(error.message.contains(fragment), "\(error)")
+        } catch { Issue.record("unexpected \(error)") }
+    }
+
+    @Test func tokenSweepSharesOneVisionAndOneLMJob() throws {
+        let p = try repositorySpec("tokens.json")
+        #expect(p.trials.count == 11)
+        let byStage = Dictionary(grouping: p.graph.jobs, by: \.stage).mapValues(\.count)
+        #expect(byStage["vision"] == 1 && byStage["lm"] == 1)
+        #expect(byStage["align"] == 11 && byStage["finetune"] == 11 && byStage["latency"] == 11)
+        for b in BenchmarkName.allCases { #expect(byStage[b.rawValue] == 11) }
+        #expect(p.graph.jobs.count == 2 + 11 * 9)
+    }
+
+    @Test func projectorSweepReusesTheTokenSweepsJobs() throws {
+        let tokens = try repositorySpec("tokens.json"), projectors = try repositorySpec("projectors.json")
+        let llms = try repositorySpec("llms.json")
+        let shared = Set(tokens.graph.jobs.map(\.id)).intersection(projectors.graph.jobs.map(\.id))
+        // vision, lm, and the whole XDP-at-144 chain: align, finetune, six benchmarks, latency
+        #expect(shared.count == 2 + 9)
+        let llmIDs: Set<JobID> = Set(llms.graph.jobs.map(\.id))
+        let sharedWithLLMs = llmIDs.intersection(tokens.graph.jobs.map(\.id)).count
+        #expect(sharedWithLLMs == 1 + 1 + 9)  // vision, the mini-xmodel-lm lm job, its XDP-at-144 chain
+    }
+
+    @Test func benchmarksListSelectsEvaluationJobs() throws {
+        let p = try plan(#"{"name": "x", "base": {"benchmarks": "pope, mme"}}"#)
+        #expect(p.graph.stageOrder.contains("gqa"))
+        #expect(Set(p.graph.trialJobs[0].keys) == ["vision", "lm", "align", "finetune", "pope", "mme", "latency"])
+    }
+
+    @Test func inlineLanguageModels() throws {
+        let c = try LanguageModelChoice.parse("width=64,layers=2,heads=4,kv_heads=1,intermediate=176", vocabSize: 92)
+        #expect(c.hiddenSize == 64 && c.numHiddenLayers == 2 && c.numKeyValueHeads == 1 && c.vocabSize == 92)
+        #expect(throws: (any Error).self) { try LanguageModelChoice.parse("width=64,layers=2") }
+        _ = try plan(#"{"name": "x", "base": {"llm": "width=64,layers=2,heads=4,kv_heads=1,intermediate=176"}}"#)
+    }
+
+    @Test func patchLabelsFollowTheScene() {
+        let scene = Scene(objects: [SceneObject(.big, .red, .circle, row: 0, column: 0)],
+                          text: SceneText(digits: [4, 7], row: 3, column: 2))
+        let labels = PretrainStages.patchLabels(scene, grid: 24)
+        let red = Int32(Colour.red.rawValue), none = Int32(Colour.allCases.count)
+        let colour: [Int32] = labels.colour, digit: [Int32] = labels.digit
+        #expect(colour[0] == red)
+        #expect(colour[5 * 24 + 5] == red)
+        #expect(colour[6] == none)  // next cell: nothing
+        #expect(digit[23 * 24 + 12] == 4)
+        #expect(digit[23 * 24 + 23] == 7)
+        #expect(digit[0] == 10)
+    }
+
+    @Test func epochOrderIsAPermutationPerEpoch() {
+        var order = EpochOrder(count: 10, seed: 3)
+        let first = (0..<5).flatMap { order.batch($0, size: 2) }
+        #expect(Set(first) == Set(0..<10))
+        var again = EpochOrder(count: 10, seed: 3)
+        #expect((0..<5).flatMap { again.batch($0, size: 2) } == first)
+        let second = (5..<10).flatMap { order.batch($0, size: 2) }
+        #expect(Set(second) == Set(0..<10) && second != first)
+    }
+}
