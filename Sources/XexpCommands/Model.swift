@@ -82,16 +82,18 @@ struct Model: ParsableCommand {
         let n = report.tokens!
         let config = try ProjectorConfig(kind: kind, tokens: n, visionWidth: report.visionWidth!, llmWidth: report.llmWidth!)
         let projectorMs = ModelTiming.projector(config, batch: batch, repeats: repeats)
-        var line = "projector \(kind.rawValue) N=\(n) \(config.visionWidth)→\(config.llmWidth) batch \(batch): forward \(String(format: "%.3f", projectorMs)) ms"
-        var fields = "\"projector\":\"\(kind.rawValue)\",\"tokens\":\(n),\"batch\":\(batch),\"parameters\":\(report.parameters),\"projector_ms\":\(projectorMs)"
+        func ms(_ m: ModelTiming.Measurement) -> String { String(format: "%.3f ms (min %.3f)", m.median, m.minimum) }
+        var line = "projector \(kind.rawValue) N=\(n) \(config.visionWidth)→\(config.llmWidth) batch \(batch): forward \(ms(projectorMs))"
+        var fields = "\"projector\":\"\(kind.rawValue)\",\"tokens\":\(n),\"batch\":\(batch),\"parameters\":\(report.parameters),"
+            + "\"projector_ms\":\(projectorMs.median),\"projector_min_ms\":\(projectorMs.minimum)"
         if let llm {
             var vision = VisionConfig()
             vision.hiddenSize = visionWidth
             vision.intermediateSize = 4 * visionWidth
             let vlm = VLMConfig(visionConfig: vision, textConfig: try ModelReport.resolveLLM(llm, vocabSize: vocab).config, projectorType: kind, visualTokens: n)
             let prefillMs = try ModelTiming.prefill(vlm, batch: batch, promptTokens: promptTokens, repeats: repeats)
-            line += "; VLM prefill (\(promptTokens) text + \(n) visual tokens, \(llm)) \(String(format: "%.3f", prefillMs)) ms"
-            fields += ",\"llm\":\"\(llm)\",\"prompt_tokens\":\(promptTokens),\"prefill_ms\":\(prefillMs)"
+            line += "; VLM prefill (\(promptTokens) text + \(n) visual tokens, \(llm)) \(ms(prefillMs))"
+            fields += ",\"llm\":\"\(llm)\",\"prompt_tokens\":\(promptTokens),\"prefill_ms\":\(prefillMs.median),\"prefill_min_ms\":\(prefillMs.minimum)"
         }
         print(json ? "{\(fields)}" : line)
     }

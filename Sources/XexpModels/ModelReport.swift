@@ -111,8 +111,15 @@ extension Int {
 
 /// Forward-pass timings for the report's table (a bench mode of `xexp model --time`, not a test).
 public enum ModelTiming {
-    /// Median wall time in milliseconds of `body` over `repeats` runs after one warm-up run.
-    public static func median(repeats: Int, _ body: () -> Void) -> Double {
+    /// Wall times in milliseconds over several runs: the median, and the minimum (the better estimate of the
+    /// work itself when other processes share the cores).
+    public struct Measurement: Sendable, Equatable {
+        public var median: Double
+        public var minimum: Double
+    }
+
+    /// Times `body` over `repeats` runs after one warm-up run.
+    public static func measure(repeats: Int, _ body: () -> Void) -> Measurement {
         body()
         var times: [Double] = []
         for _ in 0..<max(1, repeats) {
@@ -120,20 +127,21 @@ public enum ModelTiming {
             body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        return times.sorted()[times.count / 2]
+        times.sort()
+        return Measurement(median: times[times.count / 2], minimum: times[0])
     }
 
     /// Projector forward (no tape) on random `[batch, grid², Dv]` features.
-    public static func projector(_ config: ProjectorConfig, batch: Int, repeats: Int = 5) -> Double {
+    public static func projector(_ config: ProjectorConfig, batch: Int, repeats: Int = 5) -> Measurement {
         var rng = Philox(seed: 1)
         let p = makeProjector(config, rng: &rng)
         let x = Tensor.randn([batch, config.inputTokens, config.visionWidth], rng: &rng)
-        return median(repeats: repeats) { _ = Autograd.noGrad { p(x) } }
+        return measure(repeats: repeats) { _ = Autograd.noGrad { p(x) } }
     }
 
     /// Full VLM prefill (encoder + projector + LM over `promptTokens` text tokens plus the N visual tokens, no
     /// tape) for `batch` images: the first step of generation.
-    public static func prefill(_ config: VLMConfig, batch: Int, promptTokens: Int, repeats: Int = 5) throws -> Double {
+    public static func prefill(_ config: VLMConfig, batch: Int, promptTokens: Int, repeats: Int = 5) throws -> Measurement {
         let vlm = try VLM(config: config, seed: 1)
         var rng = Philox(seed: 2)
         let v = config.visionConfig
@@ -141,6 +149,6 @@ public enum ModelTiming {
         let vocab = config.textConfig.vocabSize
         let ids: [Int32] = [1, config.imageTokenIndex] + (0..<max(0, promptTokens - 2)).map { Int32(5 + $0 % max(1, vocab - 5)) }
         let examples = Array(repeating: VLMExample(prompt: ids), count: batch)
-        return median(repeats: repeats) { _ = vlm.lastTokenLogits(examples, visual: .images(images)) }
+        return measure(repeats: repeats) { _ = vlm.lastTokenLogits(examples, visual: .images(images)) }
     }
 }
