@@ -43,23 +43,26 @@ struct SlurmArguments: ParsableArguments {
 
     var isSlurm: Bool { backend == .slurm }
 
+    /// Bad Slurm options exit with 2 like every other usage error (README), naming the option and the fix.
+    private func usageError(_ message: String) -> ExitCode { fail(message, status: ExitStatus.usage) }
+
     func validate() throws {
         if !isSlurm {
             let given = [("--partition", partition != nil), ("--account", account != nil), ("--time", time != nil), ("--mem", mem != nil),
                          ("--cpus-per-job", cpusPerJob != nil), ("--sbatch-arg", !sbatchArg.isEmpty), ("--detach", detach),
                          ("--max-queued", maxQueued != nil), ("--submit-batch", submitBatch != nil), ("--on-interrupt", onInterrupt != .ask)]
-            if let option = given.first(where: \.1)?.0 { throw ValidationError("\(option) needs --backend slurm") }
+            if let option = given.first(where: \.1)?.0 { throw usageError("\(option) needs --backend slurm") }
             return
         }
-        if let partition, let p = SlurmResources.problem(name: partition, what: "--partition") { throw ValidationError(p) }
-        if let account, let p = SlurmResources.problem(name: account, what: "--account") { throw ValidationError(p) }
-        if let time, let p = SlurmResources.problem(time: time) { throw ValidationError("--time: \(p)") }
-        if let mem, let p = SlurmResources.problem(mem: mem) { throw ValidationError("--mem: \(p)") }
-        if let cpusPerJob, cpusPerJob < 1 { throw ValidationError("--cpus-per-job must be at least 1, got \(cpusPerJob)") }
-        if let maxQueued, maxQueued < 1 { throw ValidationError("--max-queued must be at least 1, got \(maxQueued)") }
-        if let submitBatch, submitBatch < 1 { throw ValidationError("--submit-batch must be at least 1, got \(submitBatch)") }
+        if let partition, let p = SlurmResources.problem(name: partition, what: "--partition") { throw usageError(p) }
+        if let account, let p = SlurmResources.problem(name: account, what: "--account") { throw usageError(p) }
+        if let time, let p = SlurmResources.problem(time: time) { throw usageError("--time: \(p)") }
+        if let mem, let p = SlurmResources.problem(mem: mem) { throw usageError("--mem: \(p)") }
+        if let cpusPerJob, cpusPerJob < 1 { throw usageError("--cpus-per-job must be at least 1, got \(cpusPerJob)") }
+        if let maxQueued, maxQueued < 1 { throw usageError("--max-queued must be at least 1, got \(maxQueued)") }
+        if let submitBatch, submitBatch < 1 { throw usageError("--submit-batch must be at least 1, got \(submitBatch)") }
         if let bad = sbatchArg.first(where: { ["--dependency", "-d", "--output", "-o", "--job-name", "-J", "--parsable"].contains(String($0.split(separator: "=")[0])) }) {
-            throw ValidationError("--sbatch-arg \(bad): xexp sets that sbatch option itself (it tracks jobs by it); remove it")
+            throw usageError("--sbatch-arg \(bad): xexp sets that sbatch option itself (it tracks jobs by it); remove it")
         }
     }
 

@@ -85,10 +85,10 @@ struct Sweep: ParsableCommand {
                   + "`xexp sweep \(spec) --backend slurm` reattaches, `xexp cancel \(plan.spec.name)` cancels them")
         }
         if !result.succeeded && !s.interruptedBySignal {
-            print("see `xexp status \(plan.spec.name)` for the errors; `xexp sweep \(spec)` again retries what did not finish")
+            print("see `xexp status \(plan.spec.name)` for the errors; `xexp sweep \(spec)\(slurm.isSlurm ? " --backend slurm" : "")` again retries what did not finish")
         }
         if s.interruptedBySignal {
-            print("interrupted; `xexp sweep \(spec)` resumes where this stopped")
+            print("interrupted; `xexp sweep \(spec)\(slurm.isSlurm ? " --backend slurm" : "")` resumes where this stopped")
             throw ExitCode(ExitStatus.interrupted)
         }
         if !result.succeeded { throw ExitCode(ExitStatus.failure) }

@@ -46,6 +46,21 @@ struct SlurmUnitTests {
         #expect(error?.description == message)
     }
 
+    @Test func badSlurmOptionsExitTwoAndRunNothing() throws {
+        let box = Sandbox()
+        box.write("s.json", #"{"name": "s", "stages": [{"name": "a", "command": ["true"]}]}"#)
+        let local = try box.run("sweep", "s.json", "--partition", "gpu")
+        #expect(local.status == 2)
+        #expect(local.stderr.contains("--partition needs --backend slurm"))
+        let time = try box.run("sweep", "s.json", "--backend", "slurm", "--time", "2h")
+        #expect(time.status == 2)
+        #expect(time.stderr.contains("--time: \"2h\" is not a Slurm time limit"))
+        let owned = try box.run("sweep", "s.json", "--backend", "slurm", "--sbatch-arg", "--dependency=afterany:1")
+        #expect(owned.status == 2)
+        #expect(owned.stderr.contains("xexp sets that sbatch option itself"))
+        #expect(!FileManager.default.fileExists(atPath: box.url.appendingPathComponent("Results").path))
+    }
+
     @Test(arguments: ["30", "90:00", "02:00:00", "1-00", "1-12:30", "2-00:00:00"])
     func slurmTimeFormatsAreAccepted(time: String) {
         #expect(SlurmResources.problem(time: time) == nil)
