@@ -37,14 +37,15 @@ final class Sandbox {
     func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) }
 
     /// Starts xexp in this directory (so the default store is ./Results/xexp.sqlite).
-    func start(_ args: [String]) throws -> (Process, Pipe, Pipe) {
-        #expect(FileManager.default.isExecutableFile(atPath: xexpBinary.path), "build xexp first: swift build")
+    func start(_ args: [String], binary: URL = xexpBinary, environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+        #expect(FileManager.default.isExecutableFile(atPath: binary.path), "build xexp first: swift build")
         let process = Process()
-        process.executableURL = xexpBinary
+        process.executableURL = binary
         process.arguments = args
         process.currentDirectoryURL = url
         var env = ProcessInfo.processInfo.environment
         env["XEXP_DB"] = nil
+        for (k, v) in environment { env[k] = v }
         process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -55,8 +56,10 @@ final class Sandbox {
 
     func run(_ args: String...) throws -> RunResult { try run(args) }
 
-    func run(_ args: [String]) throws -> RunResult {
-        let (process, out, err) = try start(args)
+    func run(binary: URL, _ args: [String]) throws -> RunResult { try run(args, binary: binary) }
+
+    func run(_ args: [String], binary: URL = xexpBinary) throws -> RunResult {
+        let (process, out, err) = try start(args, binary: binary)
         // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
         nonisolated(unsafe) var errData = Data()
         let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }

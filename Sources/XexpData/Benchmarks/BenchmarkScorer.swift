@@ -22,7 +22,8 @@ enum BenchmarkScorer {
             out.metrics["exact"] = 100 * mean(qs.indices.map { out.parsed[$0] == AnswerParsing.normalizeVQA(qs[$0].qa.answer) ? 1 : 0 })
             // Uniform guessing over the 1000 possible numbers scores only on the numbers annotators gave.
             out.metrics["chance"] = 100 * mean(qs.map { q in
-                Set(q.answers).reduce(0) { $0 + VQAAccuracy.score(prediction: $1, references: q.answers) } / Double(q.qa.answerSpace)
+                // Sorted: a Set's order changes from process to process, and float sums must not (determinism).
+                Set(q.answers).sorted().reduce(0) { $0 + VQAAccuracy.score(prediction: $1, references: q.answers) } / Double(q.qa.answerSpace)
             })
 
         case .pope:

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// The built-in pipeline end to end at `smoke` size, with the release binary (the numerical code is too slow
+/// unoptimised; `scripts/test` builds it).
+let releaseBinary = repositoryRoot.appendingPathComponent(".build/release/xexp")
+
+@Suite("Built-in pipeline sweeps (smoke preset)", .serialized,
+       .enabled(if: FileManager.default.isExecutableFile(atPath: releaseBinary.path), "build the release binary first: swift build -c release --product xexp"))
+struct PipelineSweepTests {
+    static let spec = """
+        {"name": "tokens-smoke", "base": {"projector": "xdp", "preset": "smoke"}, "grid": {"tokens": [144, 4]}}
+        """
+
+    /// Every non-latency metric of the sweep, as `export --long` rows (latency is wall-clock time, not a result).
+    func results(_ box: Sandbox, _ sweep: String = "tokens-smoke") throws -> [String] {
+        let r = try box.run(binary: releaseBinary, ["export", sweep, "--long"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout.split(separator: "\r\n").map(String.init).filter { !$0.contains(",latency.") }
+    }
+
+    @Test func smokeSweepEndToEndIsDeterministicAndResumesExactly() throws {
+        let first = Sandbox()
+        first.write("tokens.json", Self.spec)
+        let run = try first.run(binary: releaseBinary, ["sweep", "tokens.json", "--jobs", "2"])
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("20 jobs — 20 ran"))
+
+        let table = try first.run(binary: releaseBinary, ["table", "tokens-smoke"])
+        let header = table.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(header.hasPrefix("tokens  gqa.accuracy  sqa.accuracy  textvqa.accuracy  pope.f1  mme.total  mmbench.accuracy  latency.prefill_ms"), "\(table.stdout)")
+        let all = try first.run(binary: releaseBinary, ["table", "tokens-smoke", "--all-metrics", "--format", "csv"])
+        for metric in ["vision.shape_acc", "lm.val_loss", "align.loss", "finetune.loss", "pope.adversarial.f1", "mme.existence", "latency.blas_threads"] {
+            #expect(all.stdout.contains(metric), "missing \(metric)")
+        }
+        // Every prediction is kept for inspection.
+        let predictions = try FileManager.default.subpathsOfDirectory(atPath: first.url.appendingPathComponent("Results/runs").path)
+            .filter { $0.hasSuffix("predictions.jsonl") }
+        #expect(predictions.count == 12)
+        let expected = try results(first)
+        #expect(expected.count > 40)
+
+        // From scratch again: bit-identical metrics.
+        let second = Sandbox()
+        second.write("tokens.json", Self.spec)
+        #expect(try second.run(binary: releaseBinary, ["sweep", "tokens.json", "--jobs", "2"]).status == 0)
+        #expect(try results(second) == expected)
+
+        // Killed during finetune (checkpointing every step), then resumed: the same metrics.
+        let third = Sandbox()
+        third.write("tokens.json", Self.spec)
+        let (process, _, _) = try third.start(["sweep", "tokens.json", "--jobs", "2"], binary: releaseBinary,
+                                              environment: ["XEXP_CHECKPOINT_SECONDS": "0"])
+        let runs = third.url.appendingPathComponent("Results/runs")
+        let deadline = Date().addingTimeInterval(120)
+        var killedDuringFinetune = false
+        while Date() < deadline && process.isRunning {
+            let dirs = (try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? []
+            if dirs.contains(where: { third.read("Results/runs/\($0)/job.json").contains("\"stage\":\"finetune\"")
+                                      && third.exists("Results/runs/\($0)/checkpoint.safetensors") }) {
+                kill(process.processIdentifier, SIGKILL)
+                killedDuringFinetune = true
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        process.waitUntilExit()
+        #expect(killedDuringFinetune, "never saw a finetune checkpoint")
+        let resumed = try third.run(binary: releaseBinary, ["sweep", "tokens.json", "--jobs", "2"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("reused"))
+        #expect(try results(third) == expected)
+    }
+
+    @Test func invalidPipelineSpecsExitTwo() throws {
+        let box = Sandbox()
+        box.write("bad.json", #"{"name": "bad", "base": {"projector": "ldp", "preset": "smoke"}, "grid": {"tokens": [144, 576]}}"#)
+        let r = try box.run(binary: releaseBinary, ["sweep", "bad.json"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("bad.json: /grid/tokens/1: 576 is not a valid token count for projector \"ldp\""), "\(r.stderr)")
+        #expect(!box.exists("Results"))
+    }
+}
