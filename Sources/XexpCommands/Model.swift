@@ -72,7 +72,8 @@ struct Model: ParsableCommand {
     private func projectorReport() throws -> ModelReport {
         let kind = try ProjectorKind.parse(projector!)
         let dl = try llmWidth ?? llm.map { try ModelReport.resolveLLM($0, vocabSize: vocab).config.hiddenSize } ?? 2048
-        return try ModelReport.projector(kind.rawValue, tokens: tokens ?? (kind == .linear || kind == .mlp ? 576 : 144),
+        let n = tokens ?? ProjectorKind.referenceFactor(projector!).map { 576 / max(1, $0) } ?? (kind == .linear || kind == .mlp ? 576 : 144)
+        return try ModelReport.projector(projector!, tokens: n,
                                          visionWidth: visionWidth, llmWidth: dl)
     }
 

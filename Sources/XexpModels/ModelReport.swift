@@ -27,7 +27,7 @@ public struct ModelReport: Codable, Sendable, Equatable {
 
     /// A projector's report (throws ``ModelError`` for an invalid combination).
     public static func projector(_ name: String, tokens: Int, visionWidth: Int, llmWidth: Int, grid: Int = 24) throws -> ModelReport {
-        let c = try ProjectorConfig(kind: try ProjectorKind.parse(name), tokens: tokens, visionWidth: visionWidth, llmWidth: llmWidth, grid: grid)
+        let c = try ProjectorConfig(kind: try ProjectorKind.parse(name, tokens: tokens, grid: grid), tokens: tokens, visionWidth: visionWidth, llmWidth: llmWidth, grid: grid)
         return ModelReport(projector: c.kind.rawValue, tokens: c.tokens, inputTokens: c.inputTokens, visionWidth: visionWidth,
                            llmWidth: llmWidth, referenceType: c.referenceType, llm: nil, config: nil, parameters: c.parameterCount,
                            layers: c.layout.layers.map { Layer(layer: $0.description, parameters: $0.parameters) })

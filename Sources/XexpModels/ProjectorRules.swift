@@ -21,11 +21,22 @@ public enum ProjectorKind: String, CaseIterable, Codable, Sendable {
         "mlp2x_gelu": .mlp, "ldpnet": .ldp, "ldpnetv2": .ldpv2, "xdpnet": .xdp,
     ]
 
-    /// Parses a canonical name or a reference alias (case-insensitive).
+    /// Parses a canonical name or a reference alias (case-insensitive), including the reference's
+    /// `xdpnetv10_<f>` (whose factor ``referenceFactor(_:)`` reads; `xdpnet_<f>`, the spelling the reference
+    /// silently runs as f = 4, is rejected).
     public init?(name: String) {
         let n = name.lowercased()
+        if ProjectorKind.referenceFactor(n) != nil { self = .xdp; return }
         guard let kind = ProjectorKind(rawValue: n) ?? ProjectorKind.aliases[n] else { return nil }
         self = kind
+    }
+
+    /// The f of a reference `xdpnetv10_<f>` name, else nil.
+    public static func referenceFactor(_ name: String) -> Int? {
+        let prefix = "xdpnetv10_"
+        let n = name.lowercased()
+        guard n.hasPrefix(prefix), let f = Int(n.dropFirst(prefix.count)), f >= 1 else { return nil }
+        return f
     }
 
     /// Parses a name or throws ``ModelError/unknownProjector(_:)`` (with a "did you mean").
@@ -54,6 +65,19 @@ public enum ProjectorKind: String, CaseIterable, Codable, Sendable {
         }
     }
 
+    /// Parses `name` and checks `tokens` against the kind's rule and, for `xdpnetv10_<f>`, against its f.
+    public static func parse(_ name: String, tokens: Int, grid: Int = 24) throws -> ProjectorKind {
+        let kind = try parse(name)
+        let all = grid * grid
+        if let f = referenceFactor(name), f * tokens != all {
+            throw all % f == 0
+                ? ModelError.invalidTokens(projector: name, tokens: tokens, rule: "the name fixes f = \(f); use \"xdp\" and the token count instead", valid: [all / f])
+                : ModelError.invalidTokens(projector: name, tokens: tokens, rule: "the name's f = \(f) does not divide \(all); use \"xdp\" with a token count", valid: ProjectorKind.xdp.validTokenCounts(grid: grid))
+        }
+        try kind.validate(tokens: tokens, grid: grid)
+        return kind
+    }
+
     /// Throws ``ModelError/invalidTokens(projector:tokens:rule:valid:)`` unless `tokens` is valid.
     public func validate(tokens: Int, grid: Int = 24) throws {
         let valid = validTokenCounts(grid: grid)
@@ -73,7 +97,7 @@ public enum ProjectorKind: String, CaseIterable, Codable, Sendable {
 /// `100 is not a valid token count for projector "xdp" (576 must be divisible by it; valid: 1, 2, 3, …)`.
 public func validate(projector: String, tokens: Int, grid: Int = 24) -> String? {
     do {
-        try ProjectorKind.parse(projector).validate(tokens: tokens, grid: grid)
+        _ = try ProjectorKind.parse(projector, tokens: tokens, grid: grid)
         return nil
     } catch let error as ModelError {
         return error.description
@@ -116,10 +140,10 @@ public struct ProjectorConfig: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let name = try c.decode(String.self, forKey: .kind)
-        try self.init(kind: try ProjectorKind.parse(name), tokens: try c.decode(Int.self, forKey: .tokens),
-                      visionWidth: try c.decode(Int.self, forKey: .visionWidth), llmWidth: try c.decode(Int.self, forKey: .llmWidth),
-                      grid: try c.decodeIfPresent(Int.self, forKey: .grid) ?? 24)
+        let (name, tokens) = (try c.decode(String.self, forKey: .kind), try c.decode(Int.self, forKey: .tokens))
+        let grid = try c.decodeIfPresent(Int.self, forKey: .grid) ?? 24
+        try self.init(kind: try ProjectorKind.parse(name, tokens: tokens, grid: grid), tokens: tokens,
+                      visionWidth: try c.decode(Int.self, forKey: .visionWidth), llmWidth: try c.decode(Int.self, forKey: .llmWidth), grid: grid)
     }
 
     /// Input tokens (grid²).

@@ -36,8 +36,9 @@ public struct VLMConfig: Codable, Sendable, Equatable {
         } else {
             textConfig = try c.decode(LLMConfig.self, forKey: .textConfig)
         }
-        projectorType = try ProjectorKind.parse(try c.decode(String.self, forKey: .projectorType))
         visualTokens = try c.decode(Int.self, forKey: .visualTokens)
+        projectorType = try ProjectorKind.parse(try c.decode(String.self, forKey: .projectorType), tokens: visualTokens,
+                                                grid: visionConfig.grid)
         imageTokenIndex = try c.decodeIfPresent(Int32.self, forKey: .imageTokenIndex) ?? 3
     }
 

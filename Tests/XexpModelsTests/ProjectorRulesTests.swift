@@ -31,6 +31,9 @@ struct ProjectorRulesTests {
         #expect(ProjectorKind(name: "mlp2x_gelu") == .mlp)
         #expect(ProjectorKind(name: "LDPNetV2") == .ldpv2)
         #expect(ProjectorKind(name: "xdpnet_4") == nil)
+        #expect(ProjectorKind(name: "xdpnetv10_16") == .xdp && ProjectorKind.referenceFactor("xdpnetv10_16") == 16)
+        #expect(validate(projector: "xdpnetv10_16", tokens: 36) == nil)
+        #expect(validate(projector: "xdpnetv10_4", tokens: 36) == "36 is not a valid token count for projector \"xdpnetv10_4\" (the name fixes f = 4; use \"xdp\" and the token count instead; valid: 144)")
         #expect(throws: ModelError.self) { try ProjectorConfig(kind: .xdp, tokens: 100, visionWidth: 8, llmWidth: 32) }
         #expect(throws: ModelError.self) { try ProjectorConfig(kind: .xdp, tokens: 144, visionWidth: 0, llmWidth: 32) }
     }
