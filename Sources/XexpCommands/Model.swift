@@ -55,7 +55,11 @@ struct Model: ParsableCommand {
         }
         do {
             if time { try runTiming(); return }
-            if let llm, projector == nil { return print(json ? try ModelReport.llm(llm, vocabSize: vocab).json : try ModelReport.llm(llm, vocabSize: vocab).text, terminator: json ? "\n" : "") }
+            if let llm, projector == nil {
+                let lm = try ModelReport.llm(llm, vocabSize: vocab)
+                print(json ? lm.json : lm.text, terminator: json ? "\n" : "")
+                return
+            }
             let report = try projectorReport()
             if let llm {
                 let lm = try ModelReport.llm(llm, vocabSize: vocab)
@@ -78,6 +82,10 @@ struct Model: ParsableCommand {
     }
 
     private func runTiming() throws {
+        guard projector != nil else { throw fail("--time needs --projector TYPE (and --llm NAME to time a full prefill)", status: ExitStatus.usage) }
+        guard batch >= 1, repeats >= 1, promptTokens >= 2 else {
+            throw fail("--batch and --repeats must be at least 1 and --prompt-tokens at least 2", status: ExitStatus.usage)
+        }
         let report = try projectorReport()
         let kind = try ProjectorKind.parse(projector ?? "")
         let n = report.tokens!
@@ -91,10 +99,11 @@ struct Model: ParsableCommand {
             var vision = VisionConfig()
             vision.hiddenSize = visionWidth
             vision.intermediateSize = 4 * visionWidth
-            let vlm = VLMConfig(visionConfig: vision, textConfig: try ModelReport.resolveLLM(llm, vocabSize: vocab).config, projectorType: kind, visualTokens: n)
+            let (label, text) = try ModelReport.resolveLLM(llm, vocabSize: vocab)
+            let vlm = VLMConfig(visionConfig: vision, textConfig: text, projectorType: kind, visualTokens: n)
             let prefillMs = try ModelTiming.prefill(vlm, batch: batch, promptTokens: promptTokens, repeats: repeats)
-            line += "; VLM prefill (\(promptTokens) text + \(n) visual tokens, \(llm)) \(ms(prefillMs))"
-            fields += ",\"llm\":\"\(llm)\",\"prompt_tokens\":\(promptTokens),\"prefill_ms\":\(prefillMs.median),\"prefill_min_ms\":\(prefillMs.minimum)"
+            line += "; VLM prefill (\(promptTokens) text + \(n) visual tokens, \(label)) \(ms(prefillMs))"
+            fields += ",\"llm\":\"\(label)\",\"prompt_tokens\":\(promptTokens),\"prefill_ms\":\(prefillMs.median),\"prefill_min_ms\":\(prefillMs.minimum)"
         }
         print(json ? "{\(fields)}" : line)
     }
