@@ -155,14 +155,17 @@ public final class LocalScheduler: @unchecked Sendable {
         let pid: pid_t
         var stderrOffset: UInt64 = 0
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            // A new attempt starts with an empty metrics file; logs keep every attempt, separated by a header.
-            try Data().write(to: metricsURL)
-            stderrOffset = (try? FileManager.default.attributesOfItem(atPath: stderrURL.path)[.size] as? UInt64) ?? 0
+            if mkdir(directory.path, 0o755) != 0 && errno != EEXIST {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            }
+            // A new attempt starts with an empty metrics file; logs keep every attempt.
+            try ProcessLauncher.writeFile(metricsURL, "")
+            var info = stat()
+            stderrOffset = stat(stderrURL.path, &info) == 0 ? UInt64(info.st_size) : 0
             // Not atomic on purpose: job.json is rewritten at every attempt and only read by people and workers, and an
             // atomic write costs an fsync per job on the scheduler's queue.
-            try Data(job.manifest(argv: argv, env: stageEnv, workingDirectory: workingDirectory).utf8).write(
-                to: directory.appendingPathComponent("job.json"))
+            try ProcessLauncher.writeFile(directory.appendingPathComponent("job.json"),
+                                          job.manifest(argv: argv, env: stageEnv, workingDirectory: workingDirectory))
             pid = try ProcessLauncher.launch(argv: argv, environment: env, cwd: workingDirectory, stdout: stdoutURL, stderr: stderrURL)
         } catch {
             let attempt = (try? store.markRunning(job.id, pid: 0, invocation: invocation)) ?? 1

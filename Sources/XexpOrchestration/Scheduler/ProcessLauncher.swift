@@ -23,9 +23,39 @@ enum ProcessLauncher {
         return nil
     }
 
+    /// Resolved executables by (program, cwd, PATH): a sweep runs the same few programs thousands of times.
+    nonisolated(unsafe) private static var resolved: [String: String] = [:]
+    private static let resolvedLock = NSLock()
+
+    static func cachedExecutable(_ program: String, cwd: URL, path: String?) -> String? {
+        let key = program + "\u{0}" + cwd.path + "\u{0}" + (path ?? "")
+        resolvedLock.lock()
+        if let hit = resolved[key] { resolvedLock.unlock(); return hit }
+        resolvedLock.unlock()
+        guard let found = resolveExecutable(program, cwd: cwd, path: path) else { return nil }
+        resolvedLock.lock()
+        resolved[key] = found
+        resolvedLock.unlock()
+        return found
+    }
+
+    /// Creates or empties a small file without Foundation's temporary-file-and-fsync dance (one per job adds up).
+    static func writeFile(_ url: URL, _ text: String) throws {
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw LaunchError(description: "cannot write \(url.path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            guard n > 0 else { throw LaunchError(description: "cannot write \(url.path): \(String(cString: strerror(errno)))") }
+            offset += n
+        }
+    }
+
     /// Starts the command; returns the pid of its shepherd, which leads the job's process group.
     static func launch(argv: [String], environment: [String: String], cwd: URL, stdout: URL, stderr: URL) throws -> pid_t {
-        guard let executable = resolveExecutable(argv[0], cwd: cwd, path: environment["PATH"]) else {
+        guard let executable = cachedExecutable(argv[0], cwd: cwd, path: environment["PATH"]) else {
             throw LaunchError(description: "command not found: \(argv[0]) (looked in \(argv[0].contains("/") ? cwd.path : "PATH")); check the stage's \"command\"")
         }
         var cArgs = argv.map { strdup($0) }

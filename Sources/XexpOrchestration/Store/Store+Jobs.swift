@@ -25,6 +25,9 @@ public struct InvocationInfo: Sendable {
 extension Store {
     static var now: Double { Date().timeIntervalSince1970 }
 
+    /// This machine's name, looked up once: Foundation's `hostName` reads resolver files on every call.
+    public static let hostName: String = ProcessInfo.processInfo.hostName
+
     /// Jobs left `running` by a process that died: the caller holds the sweep lock, so no live process owns them.
     /// They become `interrupted` and run again.
     @discardableResult
@@ -116,7 +119,7 @@ extension Store {
             try db.execute(sql: """
                 UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL, exit_code = NULL,
                     signal = NULL, error = NULL, pid = ?, host = ?, invocation_id = ? WHERE id = ?
-                """, arguments: [now, Int(pid), ProcessInfo.processInfo.hostName, invocation, id])
+                """, arguments: [now, Int(pid), Store.hostName, invocation, id])
             try db.execute(sql: "INSERT INTO attempts (job_id, attempt, invocation_id, started_at, status) VALUES (?, ?, ?, ?, 'running')",
                            arguments: [id, attempt, invocation, now])
             return attempt
