@@ -11,7 +11,8 @@ import XexpOrchestration
 /// projector sweep reuses the token sweep's jobs where they coincide.
 public struct XmodelPipeline: BuiltinPipeline {
     /// Bumped whenever a change to the training or evaluation code changes results, so old jobs are not reused.
-    public static let pipelineVersion = "xmodel-pipeline/1"
+    /// The presets' numbers are part of it too (a job names only its preset), so retuning a preset reruns its jobs.
+    public static let pipelineVersion = "xmodel-pipeline/1 " + Preset.all.map { "\($0)" }.joined(separator: ";")
 
     public init() {}
 
