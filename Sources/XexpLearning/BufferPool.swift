@@ -19,7 +19,7 @@ public final class BufferPool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [Int: [UnsafeMutableRawPointer]] = [:]
     private var cached = 0
-    private var capacity = 4 << 30
+    private var capacity = 2 << 30  // more than one train step of our proxy models needs
     private static let minPooled = 16 << 10
     private static let alignment = 64  // AVX-friendly and enough for OpenBLAS
 
