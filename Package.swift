@@ -78,13 +78,15 @@ let package = Package(
             name: "XexpOrchestrationTests",
             dependencies: ["XexpOrchestration"]
         ),
+        // Shared by the test targets that run the built binary (a sandbox directory, process helpers).
+        .target(name: "XexpTestSupport", path: "Tests/XexpTestSupport"),
         .testTarget(
             name: "XexpCommandsTests",
-            dependencies: ["XexpCommands", "XexpOrchestration"]
+            dependencies: ["XexpCommands", "XexpOrchestration", "XexpTestSupport"]
         ),
         .testTarget(
             name: "XexpSlurmTests",
-            dependencies: ["XexpOrchestration"]
+            dependencies: ["XexpOrchestration", "XexpTestSupport"]
         ),
         .testTarget(
             name: "XexpLearningTests",

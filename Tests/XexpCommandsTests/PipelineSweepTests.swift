@@ -3,8 +3,6 @@ import Testing
 
 /// The built-in pipeline end to end at `smoke` size, with the release binary (the numerical code is too slow
 /// unoptimised; `scripts/test` builds it).
-let releaseBinary = repositoryRoot.appendingPathComponent(".build/release/xexp")
-
 @Suite("Built-in pipeline sweeps (smoke preset)", .serialized,
        .enabled(if: FileManager.default.isExecutableFile(atPath: releaseBinary.path), "build the release binary first: swift build -c release --product xexp"))
 struct PipelineSweepTests {
