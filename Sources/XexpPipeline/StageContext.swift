@@ -40,9 +40,10 @@ public final class MetricsLog: @unchecked Sendable {
         if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
     }
 
-    /// Writes one line `{"name": value, …, "step": step}`; keys in the order given.
+    /// Writes one line `{"name": value, …, "step": step}`; keys in the order given. JSON has no NaN or infinity,
+    /// so a non-finite value (e.g. a rate over zero questions) is left out rather than written as a fake number.
     public func emit(_ values: [(String, Double)], step: Int? = nil) {
-        var parts = values.map { "\"\($0.0)\":\(MetricsLog.format($0.1))" }
+        var parts = values.filter { $0.1.isFinite }.map { "\"\($0.0)\":\(MetricsLog.format($0.1))" }
         if let step { parts.append("\"step\":\(step)") }
         append("{" + parts.joined(separator: ",") + "}")
     }
@@ -60,9 +61,8 @@ public final class MetricsLog: @unchecked Sendable {
         try? handle.write(contentsOf: Data((line + "\n").utf8))
     }
 
-    /// Shortest round-trip text; non-finite values become null-free large sentinels are not allowed, so NaN → -1.
+    /// Shortest round-trip text of a finite value (integral values without ".0").
     static func format(_ v: Double) -> String {
-        guard v.isFinite else { return "-1" }
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
     }

@@ -16,10 +16,9 @@ public struct TrainingLoop {
     public var logEvery: Int
     public var checkpointSeconds: Double
     public var checkpointURL: URL
-    public var config: String
 
     public init(name: String, totalSteps: Int, optimizer: AdamW, warmupRatio: Double, checkpointSeconds: Double,
-                checkpointURL: URL, config: String) {
+                checkpointURL: URL) {
         self.name = name
         self.totalSteps = max(1, totalSteps)
         self.optimizer = optimizer
@@ -29,7 +28,6 @@ public struct TrainingLoop {
         // results, only how much work a kill can lose, so it is not part of any job's identity.
         self.checkpointSeconds = ProcessInfo.processInfo.environment["XEXP_CHECKPOINT_SECONDS"].flatMap(Double.init) ?? checkpointSeconds
         self.checkpointURL = checkpointURL
-        self.config = config
     }
 
     /// Runs steps `start..<totalSteps`. `step(i)` computes the loss of batch `i` with gradients on the trainable
@@ -72,7 +70,7 @@ public struct TrainingLoop {
     }
 
     /// Writes the checkpoint atomically (`Checkpoint.save` renames into place), so a kill mid-write leaves the
-    /// previous one intact.
+    /// previous one intact. Its metadata `config` holds the resume state: metric history and recent losses.
     func save(step: Int, metrics: MetricsLog, recent: [Double]) throws {
         let state = ResumeState(history: metrics.lines, recent: recent)
         let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)

@@ -49,8 +49,7 @@ extension Store {
     public func markSubmitted(_ id: JobID, slurmID: String, invocation: Int64?) throws -> Int {
         try pool.write { db in
             let now = Store.now
-            try db.execute(sql: "DELETE FROM metrics WHERE job_id = ?", arguments: [id])
-            let attempt = (try Int.fetchOne(db, sql: "SELECT IFNULL(MAX(attempt), 0) + 1 FROM attempts WHERE job_id = ?", arguments: [id]))!
+            let attempt = try Store.beginAttempt(db, job: id)
             try db.execute(sql: """
                 UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL, exit_code = NULL,
                     signal = NULL, error = NULL, pid = NULL, host = NULL, invocation_id = ?, slurm_job_id = ?, slurm_state = 'PENDING'

@@ -108,14 +108,19 @@ extension Store {
         }
     }
 
-    /// Starts an attempt: the job's previous metrics are dropped so its results are only ever the latest run's.
-    /// Returns the attempt number.
+    /// Inside a write that starts an attempt (local or Slurm): drops the job's previous metrics, so its results are
+    /// only ever the latest run's, and returns the new attempt's number.
+    static func beginAttempt(_ db: Database, job id: JobID) throws -> Int {
+        try db.execute(sql: "DELETE FROM metrics WHERE job_id = ?", arguments: [id])
+        return try Int.fetchOne(db, sql: "SELECT IFNULL(MAX(attempt), 0) + 1 FROM attempts WHERE job_id = ?", arguments: [id])!
+    }
+
+    /// Starts a local attempt with the job's process id. Returns the attempt number.
     @discardableResult
     public func markRunning(_ id: JobID, pid: Int32, invocation: Int64?) throws -> Int {
         try pool.write { db in
             let now = Store.now
-            try db.execute(sql: "DELETE FROM metrics WHERE job_id = ?", arguments: [id])
-            let attempt = (try Int.fetchOne(db, sql: "SELECT IFNULL(MAX(attempt), 0) + 1 FROM attempts WHERE job_id = ?", arguments: [id]))!
+            let attempt = try Store.beginAttempt(db, job: id)
             try db.execute(sql: """
                 UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL, exit_code = NULL,
                     signal = NULL, error = NULL, pid = ?, host = ?, invocation_id = ? WHERE id = ?

@@ -24,17 +24,4 @@ enum StageSupport {
     }
 
     static func example(_ sample: Sample) -> VLMExample { VLMExample(ids: sample.tokens, supervised: sample.supervised) }
-
-    /// Reads a settings file a stage wrote for its downstream stages (the parameters it was run with).
-    static func readSettings(_ directory: URL) throws -> [String: String] {
-        let url = directory.appendingPathComponent("settings.json")
-        guard let data = try? Data(contentsOf: url) else { throw StageFailure("\(url.path) is missing: did the upstream stage finish?") }
-        return try JSONDecoder().decode([String: String].self, from: data)
-    }
-
-    static func writeSettings(_ settings: [String: String], to directory: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(settings).write(to: directory.appendingPathComponent("settings.json"), options: .atomic)
-    }
 }

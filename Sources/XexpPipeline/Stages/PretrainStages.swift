@@ -55,8 +55,7 @@ enum PretrainStages {
         let trainable = encoder.weights.parameters + heads.flatMap { [$0.0, $0.1] }
         let optimizer = AdamW(groups: [ParameterGroup(trainable, learningRate: lr, weightDecay: 0)])
         let loop = TrainingLoop(name: "vision", totalSteps: steps, optimizer: optimizer, warmupRatio: 0.03,
-                                checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"),
-                                config: "{}")
+                                checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"))
         func logits(_ scenes: [Scene]) -> [Tensor] {
             let h = encoder.lastHiddenState(StageSupport.imageTensor(scenes.map(data.render))).reshaped([scenes.count * grid * grid, d])
             return heads.map { linear(h, weight: $0.0.tensor, bias: $0.1.tensor) }
@@ -101,8 +100,7 @@ enum PretrainStages {
         let data = try SyntheticData(seed: s.dataSeed)
         let optimizer = AdamW(groups: [ParameterGroup(model.weights.parameters, learningRate: lr, weightDecay: 0)])
         let loop = TrainingLoop(name: "lm", totalSteps: steps, optimizer: optimizer, warmupRatio: 0.03,
-                                checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"),
-                                config: "{}")
+                                checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"))
         func loss(_ samples: [Sample]) -> Tensor {
             let length = samples.map(\.tokens.count).max()!
             var ids = [Int32](repeating: Tokenizer.padID, count: samples.count * length)

@@ -23,7 +23,6 @@ enum TuningStages {
                   sample: { data, i in data.captionSample(i) },
                   lr: try s.double("align_lr", auto: s.preset.alignLR), batch: try s.int("align_batch", auto: s.preset.alignBatch),
                   epochs: try s.double("align_epochs", auto: 1))
-        try StageSupport.writeSettings(s.raw, to: context.jobDirectory)
     }
 
     static func runFinetune(_ context: StageContext, metrics: MetricsLog) throws {
@@ -45,8 +44,7 @@ enum TuningStages {
         let optimizer = AdamW(groups: [ParameterGroup(model.trainableParameters, learningRate: lr,
                                                       weightDecay: try s.double("weight_decay", auto: 0))])
         let loop = TrainingLoop(name: stage, totalSteps: steps, optimizer: optimizer, warmupRatio: try s.double("warmup_ratio", auto: 0.03),
-                                checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"),
-                                config: config(model))
+                                checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"))
         var order = EpochOrder(count: images, seed: s.seed &+ (stage == "align" ? 1 : 2))
         let final = try loop.run(metrics: metrics) { step in
             let samples = order.batch(step, size: batch).map { sample(data, $0) }
@@ -60,6 +58,4 @@ enum TuningStages {
         try model.save(to: context.file("model.safetensors").path, step: steps)
         try? FileManager.default.removeItem(at: context.file("checkpoint.safetensors"))
     }
-
-    static func config(_ model: VLM) -> String { model.config.json() }
 }
