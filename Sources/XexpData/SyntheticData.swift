@@ -92,19 +92,22 @@ public struct SyntheticData: Sendable {
 
     /// Text-only sample `index`: the scene's description in place of the image, then question–answer
     /// turns, in the chat template. Every token but `<bos>` is supervised (plain language modelling).
-    public func corpusSample(_ index: Int) -> Sample {
+    ///
+    /// With `answersOnly`, only the answers and their `<eot>` are supervised: the probe of whether the LM answers
+    /// from the description in its context (the skill stage 2 must transfer to images).
+    public func corpusSample(_ index: Int, answersOnly: Bool = false) -> Sample {
         let scene = trainingScene(.corpus, index)
         var rng = SeedStream.generator(seed, "train.corpus.qa", index)
         let turns = turns(for: scene, rng: &rng).map { ($0.question, $0.answer) }
-        let (tokens, _) = template.chat(turns: turns, image: false, context: Captioner.caption(scene))
+        let (tokens, answers) = template.chat(turns: turns, image: false, context: Captioner.caption(scene))
         var mask = [Bool](repeating: true, count: tokens.count)
         mask[0] = false
-        return Sample(image: nil, tokens: tokens, supervised: mask, sceneFingerprint: scene.contentFingerprint)
+        return Sample(image: nil, tokens: tokens, supervised: answersOnly ? answers : mask, sceneFingerprint: scene.contentFingerprint)
     }
 
     public func captionSamples(_ range: Range<Int>) -> [Sample] { range.map(captionSample) }
     public func instructionSamples(_ range: Range<Int>) -> [Sample] { range.map(instructionSample) }
-    public func corpusSamples(_ range: Range<Int>) -> [Sample] { range.map(corpusSample) }
+    public func corpusSamples(_ range: Range<Int>) -> [Sample] { range.map { corpusSample($0) } }
 }
 
 public enum TrainingStream: String, CaseIterable, Sendable {

@@ -12,7 +12,7 @@ import XexpOrchestration
 public struct XmodelPipeline: BuiltinPipeline {
     /// Bumped whenever a change to the training or evaluation code changes results, so old jobs are not reused.
     /// The presets' numbers are part of it too (a job names only its preset), so retuning a preset reruns its jobs.
-    public static let pipelineVersion = "xmodel-pipeline/1 " + Preset.all.map { "\($0)" }.joined(separator: ";")
+    public static let pipelineVersion = "xmodel-pipeline/2 " + Preset.all.map { "\($0)" }.joined(separator: ";")
 
     public init() {}
 

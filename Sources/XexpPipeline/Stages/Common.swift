@@ -25,3 +25,39 @@ enum StageSupport {
 
     static func example(_ sample: Sample) -> VLMExample { VLMExample(ids: sample.tokens, supervised: sample.supervised) }
 }
+
+/// Held-out probes that say whether a model uses its image: teacher-forced answer accuracy and loss with each
+/// sample's own image, and with the images rotated by one inside the batch (so every answer is asked about a
+/// different scene). Equal numbers mean the model answers from priors alone.
+enum ImageProbe {
+    struct Result { var accuracy: Double; var loss: Double }
+
+    /// Accuracy over supervised targets other than `<eot>` (which is trivially predicted), and the mean loss.
+    static func evaluate(_ model: VLM, _ samples: [Sample], shuffled: Bool, batch: Int = 16) -> Result {
+        var correct = 0, total = 0, lossSum = 0.0, batches = 0
+        Autograd.noGrad {
+            for start in stride(from: 0, to: samples.count, by: batch) {
+                let chunk = Array(samples[start..<min(samples.count, start + batch)])
+                var images = chunk.map { $0.image! }
+                if shuffled && images.count > 1 { images = Array(images[1...]) + [images[0]] }
+                let out = model.forward(chunk.map(StageSupport.example), visual: .features(StageSupport.features(model, images)))
+                let v = out.logits.shape[2]
+                let predicted = argmaxRows(out.logits.reshaped([out.targets.count, v]))
+                for (p, t) in zip(predicted, out.targets) where t != -100 && t != Tokenizer.eotID {
+                    total += 1
+                    if p == t { correct += 1 }
+                }
+                lossSum += Double(out.loss.item)
+                batches += 1
+            }
+        }
+        return Result(accuracy: Double(correct) / Double(max(1, total)), loss: lossSum / Double(max(1, batches)))
+    }
+
+    /// Metrics `heldout_<what>` and `shuffled_image_<what>` for accuracy and loss.
+    static func metrics(_ model: VLM, _ samples: [Sample]) -> [(String, Double)] {
+        let real = evaluate(model, samples, shuffled: false), wrong = evaluate(model, samples, shuffled: true)
+        return [("heldout_answer_acc", real.accuracy), ("heldout_loss", real.loss),
+                ("shuffled_image_answer_acc", wrong.accuracy), ("shuffled_image_loss", wrong.loss)]
+    }
+}

@@ -101,7 +101,7 @@ enum PretrainStages {
         let optimizer = AdamW(groups: [ParameterGroup(model.weights.parameters, learningRate: lr, weightDecay: 0)])
         let loop = TrainingLoop(name: "lm", totalSteps: steps, optimizer: optimizer, warmupRatio: 0.03,
                                 checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"))
-        func loss(_ samples: [Sample]) -> Tensor {
+        func logitsAndTargets(_ samples: [Sample]) -> (Tensor, [Int32]) {
             let length = samples.map(\.tokens.count).max()!
             var ids = [Int32](repeating: Tokenizer.padID, count: samples.count * length)
             var valid = [Bool](repeating: false, count: samples.count * length)  // keyPadding: true = a real token
@@ -114,7 +114,11 @@ enum PretrainStages {
                 }
             }
             let logits = model(model.embed(ids, shape: [samples.count, length]), keyPadding: valid)
-            return crossEntropy(logits: logits.reshaped([samples.count * length, config.vocabSize]), targets: targets)
+            return (logits.reshaped([samples.count * length, config.vocabSize]), targets)
+        }
+        func loss(_ samples: [Sample]) -> Tensor {
+            let (logits, targets) = logitsAndTargets(samples)
+            return crossEntropy(logits: logits, targets: targets)
         }
         let final = try loop.run(metrics: metrics) { step in
             let l = loss((0..<batch).map { data.corpusSample(step * batch + $0) })
@@ -122,7 +126,21 @@ enum PretrainStages {
             return Double(l.item)
         }
         let validation = Autograd.noGrad { Double(loss((0..<32).map { data.corpusSample(80_000_000 + $0) }).item) }
-        metrics.emit([("loss", final), ("val_loss", validation), ("parameters", Double(config.parameterCount))])
+        // Answer tokens (not `<eot>`) predicted right from the description in context: the ceiling for what the
+        // VLM can answer once the projector makes image tokens as readable as the description.
+        let (correct, total) = Autograd.noGrad {
+            var correct = 0, total = 0
+            for k in 0..<4 {
+                let (logits, targets) = logitsAndTargets((0..<16).map { data.corpusSample(80_000_000 + k * 16 + $0, answersOnly: true) })
+                for (p, t) in zip(argmaxRows(logits), targets) where t != -100 && t != Tokenizer.eotID {
+                    total += 1
+                    if p == t { correct += 1 }
+                }
+            }
+            return (correct, total)
+        }
+        metrics.emit([("loss", final), ("val_loss", validation), ("context_answer_acc", Double(correct) / Double(max(1, total))),
+                      ("parameters", Double(config.parameterCount))])
         try Checkpoint.save(to: context.file("lm.safetensors").path, parameters: model.weights.parameters, step: steps,
                             config: String(decoding: try JSONEncoder().encode(config), as: UTF8.self))
     }

@@ -53,8 +53,9 @@ enum TuningStages {
             out.loss.backward()
             return Double(out.loss.item)
         }
+        let probe = ImageProbe.metrics(model, (0..<64).map { sample(data, 70_000_000 + $0) })
         metrics.emit([("loss", final), ("steps", Double(steps)),
-                      ("trainable_parameters", Double(model.trainableParameters.reduce(0) { $0 + $1.tensor.count }))])
+                      ("trainable_parameters", Double(model.trainableParameters.reduce(0) { $0 + $1.tensor.count }))] + probe)
         try model.save(to: context.file("model.safetensors").path, step: steps)
         try? FileManager.default.removeItem(at: context.file("checkpoint.safetensors"))
     }
