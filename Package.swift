@@ -72,7 +72,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "xexp-bench",
-            dependencies: ["XexpLearning"]
+            dependencies: ["XexpLearning", "XexpModels", "XexpData", "XexpPipeline"]
         ),
         .testTarget(
             name: "XexpOrchestrationTests",

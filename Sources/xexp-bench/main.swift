@@ -1,5 +1,8 @@
 import Foundation
+import XexpData
 import XexpLearning
+import XexpModels
+import XexpPipeline
 
 /// xexp-bench: performance figures for the learning engine.
 ///
@@ -9,6 +12,7 @@ import XexpLearning
 let usage = """
 usage: xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--batch B] [--no-torch] [--torch-script PATH]
        xexp-bench write-checkpoint <path>
+       xexp-bench probe-lm <lm.safetensors>
 """
 
 func listOption(_ args: [String], _ name: String, default value: [Int]) -> [Int] {
@@ -33,6 +37,20 @@ case "train-step":
         runTorch: !args.contains("--no-torch"),
         torchScript: args.firstIndex(of: "--torch-script").map { args[$0 + 1] } ?? "Benchmarks/train_step_torch.py")
     runTrainStepBenchmark(options)
+case "probe-lm":
+    // What a pretrained LM answers from a description in its context, per question family (see ContextProbe).
+    guard args.count == 2 else { print(usage); exit(2) }
+    do {
+        let checkpoint = try Checkpoint.load(from: args[1])
+        let config = try JSONDecoder().decode(LLMConfig.self, from: Data(checkpoint.config.utf8))
+        var rng = Philox(seed: 0)
+        let model = try LanguageModel(config: config, rng: &rng)
+        try checkpoint.restore(into: model.weights.parameters)
+        for (name, value) in ContextProbe.metrics(model, data: try SyntheticData(seed: 0), scenes: 512) { print(name, value) }
+    } catch {
+        FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
+        exit(1)
+    }
 case "write-checkpoint":
     guard args.count == 2 else { print(usage); exit(2) }
     do { try writeSampleCheckpoint(to: args[1]) } catch {

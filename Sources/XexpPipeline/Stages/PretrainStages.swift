@@ -140,7 +140,7 @@ enum PretrainStages {
             return (correct, total)
         }
         metrics.emit([("loss", final), ("val_loss", validation), ("context_answer_acc", Double(correct) / Double(max(1, total))),
-                      ("parameters", Double(config.parameterCount))])
+                      ("parameters", Double(config.parameterCount))] + ContextProbe.metrics(model, data: data))
         try Checkpoint.save(to: context.file("lm.safetensors").path, parameters: model.weights.parameters, step: steps,
                             config: String(decoding: try JSONEncoder().encode(config), as: UTF8.self))
     }
