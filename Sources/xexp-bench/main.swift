@@ -12,7 +12,7 @@ import XexpPipeline
 let usage = """
 usage: xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--batch B] [--no-torch] [--torch-script PATH]
        xexp-bench write-checkpoint <path>
-       xexp-bench probe-lm <lm.safetensors>
+       xexp-bench probe-lm <lm.safetensors> [--transcript]
 """
 
 func listOption(_ args: [String], _ name: String, default value: [Int]) -> [Int] {
@@ -39,14 +39,14 @@ case "train-step":
     runTrainStepBenchmark(options)
 case "probe-lm":
     // What a pretrained LM answers from a description in its context, per question family (see ContextProbe).
-    guard args.count == 2 else { print(usage); exit(2) }
+    guard args.count == 2 || (args.count == 3 && args[2] == "--transcript") else { print(usage); exit(2) }
     do {
         let checkpoint = try Checkpoint.load(from: args[1])
         let config = try JSONDecoder().decode(LLMConfig.self, from: Data(checkpoint.config.utf8))
         var rng = Philox(seed: 0)
         let model = try LanguageModel(config: config, rng: &rng)
         try checkpoint.restore(into: model.weights.parameters)
-        for (name, value) in ContextProbe.metrics(model, data: try SyntheticData(seed: 0), scenes: 512) { print(name, value) }
+        for (name, value) in ContextProbe.metrics(model, data: try SyntheticData(seed: 0), scenes: 512, transcript: args.count == 3) { print(name, value) }
     } catch {
         FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
         exit(1)

@@ -8,7 +8,8 @@ import XexpModels
 /// perception), so a family the LM cannot answer from text will not be answered from pixels either.
 public enum ContextProbe {
     /// `context_acc` over `scenes` held-out corpus scenes and `context_acc.<family>` for every family asked.
-    public static func metrics(_ model: LanguageModel, data: SyntheticData, scenes: Int = 256) -> [(String, Double)] {
+    /// With `transcript`, every question, reference answer and greedy answer is written to standard error.
+    public static func metrics(_ model: LanguageModel, data: SyntheticData, scenes: Int = 256, transcript: Bool = false) -> [(String, Double)] {
         var right: [QuestionFamily: Int] = [:], asked: [QuestionFamily: Int] = [:]
         let template = ChatTemplate(tokenizer: data.tokenizer)
         Autograd.noGrad {
@@ -27,6 +28,9 @@ public enum ContextProbe {
                     ids.append(next)
                 }
                 let answer = data.tokenizer.decode(produced, skipSpecial: true)
+                if transcript {
+                    FileHandle.standardError.write(Data("\(qa.family.rawValue)\t\(Captioner.caption(scene))\t\(qa.question)\t\(qa.answer)\t\(answer)\n".utf8))
+                }
                 asked[qa.family, default: 0] += 1
                 if AnswerParsing.normalizeExact(answer) == AnswerParsing.normalizeExact(qa.answer) { right[qa.family, default: 0] += 1 }
             }
