@@ -30,8 +30,8 @@ public struct Preset: Sendable, Equatable {
                                      captionImages: 32, alignBatch: 8, alignLR: 1e-3, instructImages: 32, finetuneBatch: 8, finetuneLR: 4e-4,
                                      evalSize: 12, latencyQuestions: 3, latencyWarmup: 1, checkpointSeconds: 60)
     /// Aimed at a whole tokens sweep in 20 minutes on 2 cores (estimated 23 from a contended 37-minute run): the
-    /// pretrained parts are shared (the encoder
-    /// trains while the LM does, on the other core), and the trials split the rest. Vision gets 600 steps because
+    /// pretrained parts are shared (the encoder trains while the LM does, on the other core), and the trials split
+    /// the rest. Vision gets 600 steps because
     /// at 200 its patch accuracy was mostly the background class (colour 0.80 → 0.998 at 600), and an encoder
     /// that does not separate objects leaves nothing to ground on. Stage 2 runs at a higher lr than the paper's to
     /// learn in few steps.
