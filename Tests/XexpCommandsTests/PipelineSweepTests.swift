@@ -28,7 +28,7 @@ struct PipelineSweepTests {
         let header = table.stdout.split(separator: "\n").first.map(String.init) ?? ""
         #expect(header.hasPrefix("tokens  gqa.accuracy  sqa.accuracy  textvqa.accuracy  pope.f1  mme.total  mmbench.accuracy  latency.prefill_ms"), "\(table.stdout)")
         let all = try first.run(binary: releaseBinary, ["table", "tokens-smoke", "--all-metrics", "--format", "csv"])
-        for metric in ["vision.shape_acc", "lm.val_loss", "lm.context_answer_acc", "lm.context_acc.reading", "align.loss", "align.shuffled_image_loss", "finetune.loss", "finetune.heldout_answer_acc", "finetune.shuffled_image_answer_acc", "pope.adversarial.f1", "mme.existence", "latency.blas_threads"] {
+        for metric in ["vision.shape_acc", "lm.val_loss", "lm.context_answer_acc", "lm.context_acc.reading", "align.loss", "align.shuffled_image_loss", "finetune.loss", "finetune.heldout_answer_acc", "finetune.shuffled_image_answer_acc", "pope.adversarial.f1", "mme.existence", "latency.blas_threads", "latency.load_average"] {
             #expect(all.stdout.contains(metric), "missing \(metric)")
         }
         // Every prediction is kept for inspection.

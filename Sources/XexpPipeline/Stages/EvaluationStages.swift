@@ -49,6 +49,11 @@ enum EvaluationStages {
         metrics.emit(score.metrics.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 
+    static func loadAverage() -> Double {
+        var load = [Double](repeating: 0, count: 1)
+        return getloadavg(&load, 1) == 1 ? load[0] : .nan  // non-finite values are left out of the metrics
+    }
+
     /// The paper's Table 6 done properly: warm-up first, then prefill time at this token count, decode speed,
     /// and total time over a fixed question set, with the thread count recorded.
     static func runLatency(_ context: StageContext, metrics: MetricsLog) throws {
@@ -91,6 +96,9 @@ enum EvaluationStages {
             ("questions", Double(prefill.count)),
             ("visual_tokens", Double(model.config.visualTokens)),
             ("blas_threads", Double(context.threads)),
+            // Latency is only comparable between runs on an equally idle machine: the 1-minute load average at the
+            // end says whether other work shared the cores (e.g. a second sweep).
+            ("load_average", loadAverage()),
         ])
     }
 }
