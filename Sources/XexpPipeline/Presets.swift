@@ -29,12 +29,11 @@ public struct Preset: Sendable, Equatable {
     public static let smoke = Preset(name: "smoke", visionSteps: 8, visionBatch: 8, visionLR: 1e-3, lmSteps: 10, lmBatch: 8, lmLR: 1e-3,
                                      captionImages: 32, alignBatch: 8, alignLR: 1e-3, instructImages: 32, finetuneBatch: 8, finetuneLR: 4e-4,
                                      evalSize: 12, latencyQuestions: 3, latencyWarmup: 1, checkpointSeconds: 60)
-    /// A whole tokens sweep in ≤ 20 minutes on 2 cores (19 min 15 s measured from an empty store): the
-    /// pretrained parts are shared (the encoder trains while the LM does, on the other core), and the trials split
-    /// the rest. Vision gets 600 steps because
-    /// at 200 its patch accuracy was mostly the background class (colour 0.80 → 0.998 at 600), and an encoder
-    /// that does not separate objects leaves nothing to ground on. Stage 2 runs at a higher lr than the paper's to
-    /// learn in few steps.
+    /// A whole tokens sweep in ≤ 20 minutes on 2 cores (19 min 15 s measured from an empty store): the pretrained
+    /// parts are shared (the encoder trains while the LM does, on the other core), and the trials split the rest.
+    /// Vision gets 600 steps because at 200 its patch accuracy was mostly the background class (colour 0.80 → 0.998
+    /// at 600), and an encoder that does not separate objects leaves nothing to ground on. Stage 2 runs at a higher
+    /// lr than the paper's to learn in few steps.
     public static let small = Preset(name: "small", visionSteps: 600, visionBatch: 16, visionLR: 1e-3, lmSteps: 1000, lmBatch: 16, lmLR: 1e-3,
                                      captionImages: 1920, alignBatch: 16, alignLR: 1e-3, instructImages: 3000, finetuneBatch: 16, finetuneLR: 1e-3,
                                      evalSize: 100, latencyQuestions: 20, latencyWarmup: 3, checkpointSeconds: 120)

@@ -4,11 +4,12 @@ import XexpLearning
 import XexpModels
 import XexpPipeline
 
-/// xexp-bench: performance figures for the learning engine.
+/// xexp-bench: performance figures for the learning engine, and a probe of pretrained LMs.
 ///
 ///     xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--no-torch]
 ///     xexp-bench write-checkpoint <path>      one training step of the width-128 model, then a checkpoint
 ///                                             (read it with: python3 Tests/check_checkpoint.py <path>)
+///     xexp-bench probe-lm <lm.safetensors> [--transcript]   per-family answers of an LM from a description (ContextProbe)
 let usage = """
 usage: xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--batch B] [--no-torch] [--torch-script PATH]
        xexp-bench write-checkpoint <path>

@@ -24,6 +24,17 @@ enum StageSupport {
     }
 
     static func example(_ sample: Sample) -> VLMExample { VLMExample(ids: sample.tokens, supervised: sample.supervised) }
+
+    /// Teacher-forced answer tokens: of the supervised targets other than `<eot>` (which is trivially predicted),
+    /// how many the row-wise argmax of `[rows, vocab]` logits gets right.
+    static func answerTokenHits(logits: Tensor, targets: [Int32]) -> (correct: Int, total: Int) {
+        var correct = 0, total = 0
+        for (p, t) in zip(argmaxRows(logits), targets) where t != -100 && t != Tokenizer.eotID {
+            total += 1
+            if p == t { correct += 1 }
+        }
+        return (correct, total)
+    }
 }
 
 /// Held-out probes that say whether a model uses its image: teacher-forced answer accuracy and loss with each
@@ -41,12 +52,9 @@ enum ImageProbe {
                 var images = chunk.map { $0.image! }
                 if shuffled && images.count > 1 { images = Array(images[1...]) + [images[0]] }
                 let out = model.forward(chunk.map(StageSupport.example), visual: .features(StageSupport.features(model, images)))
-                let v = out.logits.shape[2]
-                let predicted = argmaxRows(out.logits.reshaped([out.targets.count, v]))
-                for (p, t) in zip(predicted, out.targets) where t != -100 && t != Tokenizer.eotID {
-                    total += 1
-                    if p == t { correct += 1 }
-                }
+                let hits = StageSupport.answerTokenHits(logits: out.logits.reshaped([out.targets.count, out.logits.shape[2]]), targets: out.targets)
+                correct += hits.correct
+                total += hits.total
                 lossSum += Double(out.loss.item)
                 batches += 1
             }

@@ -17,19 +17,20 @@ public enum ContextProbe {
                 let scene = data.trainingScene(.corpus, 85_000_000 + i)
                 var rng = SeedStream.generator(data.seed, "probe.context", i)
                 guard let qa = data.turns(for: scene, rng: &rng).first else { continue }
-                let (tokens, supervised) = template.chat(turns: [(qa.question, qa.answer)], image: false, context: Captioner.caption(scene))
+                let caption = Captioner.caption(scene)
+                let (tokens, supervised) = template.chat(turns: [(qa.question, qa.answer)], image: false, context: caption)
                 var ids = Array(tokens[..<(supervised.firstIndex(of: true) ?? tokens.count)])
                 var produced: [Int32] = []
-                for _ in 0..<8 {
+                for _ in 0..<EvaluationStages.maxNewTokens {
                     let logits = model(model.embed(ids, shape: [1, ids.count]))
                     let next = logits.argmaxLastDimension().last!
-                    if next == Tokenizer.eotID || data.tokenizer.decode([next], skipSpecial: true) == "\n" { break }
+                    if EvaluationStages.stopTokens.contains(next) { break }  // as the benchmarks stop
                     produced.append(next)
                     ids.append(next)
                 }
                 let answer = data.tokenizer.decode(produced, skipSpecial: true)
                 if transcript {
-                    FileHandle.standardError.write(Data("\(qa.family.rawValue)\t\(Captioner.caption(scene))\t\(qa.question)\t\(qa.answer)\t\(answer)\n".utf8))
+                    FileHandle.standardError.write(Data("\(qa.family.rawValue)\t\(caption)\t\(qa.question)\t\(qa.answer)\t\(answer)\n".utf8))
                 }
                 asked[qa.family, default: 0] += 1
                 if AnswerParsing.normalizeExact(answer) == AnswerParsing.normalizeExact(qa.answer) { right[qa.family, default: 0] += 1 }

@@ -129,15 +129,11 @@ enum PretrainStages {
         // Answer tokens (not `<eot>`) predicted right from the description in context: the ceiling for what the
         // VLM can answer once the projector makes image tokens as readable as the description.
         let (correct, total) = Autograd.noGrad {
-            var correct = 0, total = 0
-            for k in 0..<4 {
+            (0..<4).reduce(into: (0, 0)) { sum, k in
                 let (logits, targets) = logitsAndTargets((0..<16).map { data.corpusSample(80_000_000 + k * 16 + $0, answersOnly: true) })
-                for (p, t) in zip(argmaxRows(logits), targets) where t != -100 && t != Tokenizer.eotID {
-                    total += 1
-                    if p == t { correct += 1 }
-                }
+                let hits = StageSupport.answerTokenHits(logits: logits, targets: targets)
+                sum = (sum.0 + hits.correct, sum.1 + hits.total)
             }
-            return (correct, total)
         }
         metrics.emit([("loss", final), ("val_loss", validation), ("context_answer_acc", Double(correct) / Double(max(1, total))),
                       ("parameters", Double(config.parameterCount))] + ContextProbe.metrics(model, data: data))
