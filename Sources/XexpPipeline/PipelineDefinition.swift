@@ -7,12 +7,35 @@ import XexpOrchestration
 /// how each is validated, and which stages run with which parameters.
 ///
 /// Each stage's command lists exactly the parameters the stage reads, so its job identity is exactly "what it
-/// reads" (plus ``pipelineVersion``): every trial of a token sweep shares one `vision` and one `lm` job, and the
-/// projector sweep reuses the token sweep's jobs where they coincide.
+/// reads" (plus its code version, ``salt(for:)``): every trial of a token sweep shares one `vision` and one `lm`
+/// job, and the projector sweep reuses the token sweep's jobs where they coincide.
 public struct XmodelPipeline: BuiltinPipeline {
-    /// Bumped whenever a change to the training or evaluation code changes results, so old jobs are not reused.
-    /// The presets' numbers are part of it too (a job names only its preset), so retuning a preset reruns its jobs.
-    public static let pipelineVersion = "xmodel-pipeline/2 " + Preset.all.map { "\($0)" }.joined(separator: ";")
+    /// Each stage's code version. Bump a stage's number when a change to its code changes its results; the jobs
+    /// downstream follow on their own, because a job's identity includes its upstream job ids. A change to the
+    /// shared data generator (`XexpData`) changes every stage's results: bump them all.
+    ///
+    /// Versions are per stage so that, say, a new LM corpus reruns `lm` and everything after it but keeps the
+    /// pretrained encoder (half an hour at the `paper` preset).
+    static let stageVersions: [String: Int] = ["vision": 2, "lm": 2, "align": 2, "finetune": 2, "eval": 2, "latency": 2]
+
+    /// The preset numbers each stage reads. A job names only its preset, not the numbers behind it, so they are
+    /// part of its identity: retuning `paper`'s stage 2 reruns its `finetune` jobs and nothing upstream.
+    static let presetFields: [String: @Sendable (Preset) -> String] = [
+        "vision": { "vision \($0.visionSteps)x\($0.visionBatch) lr \($0.visionLR)" },
+        "lm": { "lm \($0.lmSteps)x\($0.lmBatch) lr \($0.lmLR)" },
+        "align": { "captions \($0.captionImages) batch \($0.alignBatch) lr \($0.alignLR)" },
+        "finetune": { "instructions \($0.instructImages) batch \($0.finetuneBatch) lr \($0.finetuneLR)" },
+        "eval": { "eval \($0.evalSize)" },
+        "latency": { "latency \($0.latencyQuestions) after \($0.latencyWarmup)" },
+    ]
+
+    /// The identity salt of `stage` (a benchmark's name means the shared `eval` stage): its code version and, for
+    /// every preset, the numbers the stage reads.
+    public static func salt(for stage: String) -> String {
+        let key = BenchmarkName(rawValue: stage) != nil ? "eval" : stage
+        guard let version = stageVersions[key], let fields = presetFields[key] else { preconditionFailure("no stage \(stage)") }
+        return "xmodel-pipeline/\(key)/\(version) " + Preset.all.map { "\($0.name): \(fields($0))" }.joined(separator: "; ")
+    }
 
     public init() {}
 
@@ -96,19 +119,19 @@ public struct XmodelPipeline: BuiltinPipeline {
             for name in reads { argv += ["--set", "\(name)={\(name)}"] }
             return argv + extra
         }
-        let salt = Self.pipelineVersion
+        let salt = Self.salt(for:)
         var stages = [
-            StageSpec(name: "vision", command: command("vision", upstream: []), identitySalt: salt),
-            StageSpec(name: "lm", command: command("lm", upstream: []), identitySalt: salt),
-            StageSpec(name: "align", command: command("align", upstream: ["vision", "lm"]), after: ["vision", "lm"], identitySalt: salt),
-            StageSpec(name: "finetune", command: command("finetune", upstream: ["align"]), after: ["align"], identitySalt: salt),
+            StageSpec(name: "vision", command: command("vision", upstream: []), identitySalt: salt("vision")),
+            StageSpec(name: "lm", command: command("lm", upstream: []), identitySalt: salt("lm")),
+            StageSpec(name: "align", command: command("align", upstream: ["vision", "lm"]), after: ["vision", "lm"], identitySalt: salt("align")),
+            StageSpec(name: "finetune", command: command("finetune", upstream: ["align"]), after: ["align"], identitySalt: salt("finetune")),
         ]
         for benchmark in BenchmarkName.allCases {
             let name = benchmark.rawValue
-            stages.append(StageSpec(name: name, command: command(name, upstream: ["finetune"]), after: ["finetune"], identitySalt: salt,
+            stages.append(StageSpec(name: name, command: command(name, upstream: ["finetune"]), after: ["finetune"], identitySalt: salt(name),
                                     appliesTo: { p in (p["benchmarks"]?.description ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == name } }))
         }
-        stages.append(StageSpec(name: "latency", command: command("latency", upstream: ["finetune"]), after: ["finetune"], identitySalt: salt))
+        stages.append(StageSpec(name: "latency", command: command("latency", upstream: ["finetune"]), after: ["finetune"], identitySalt: salt("latency")))
         return stages
     }
 }

@@ -70,6 +70,31 @@ struct PipelineDefinitionTests {
         #expect(sharedWithLLMs == 1 + 1 + 9)  // vision, the mini-xmodel-lm lm job, its XDP-at-144 chain
     }
 
+    /// A new LM (its code version or preset numbers) reruns `lm` and everything after it, never the encoder.
+    @Test func aStagesVersionReachesOnlyItAndItsDownstreamJobs() throws {
+        let p = try repositorySpec("tokens.json")
+        let stages = XmodelPipeline().stages(for: p.trials)
+        for stage in stages { #expect(stage.identitySalt == XmodelPipeline.salt(for: stage.name)) }
+        var bumped = stages
+        let lm = bumped.firstIndex { $0.name == "lm" }!
+        bumped[lm].identitySalt += " bumped"
+        let before = try JobGraph(stages: stages, trials: p.trials, specFile: "tokens.json")
+        let after = try JobGraph(stages: bumped, trials: p.trials, specFile: "tokens.json")
+        for (old, new) in zip(before.jobs, after.jobs) {
+            #expect(old.stage == new.stage)
+            if old.stage == "vision" { #expect(old.id == new.id) } else { #expect(old.id != new.id, "\(old.stage) kept its id") }
+        }
+    }
+
+    @Test func saltsNameOnlyTheirOwnPresetNumbers() {
+        let vision = XmodelPipeline.salt(for: "vision"), finetune = XmodelPipeline.salt(for: "finetune")
+        #expect(vision.hasPrefix("xmodel-pipeline/vision/") && vision.contains("paper: vision 1200x32 lr 0.001"))
+        #expect(!vision.contains("instructions") && !vision.contains("lm "))
+        #expect(finetune.contains("paper: instructions 24000 batch 32 lr 0.0004") && !finetune.contains("vision"))
+        // Every benchmark is one `eval` stage: same code, same salt.
+        #expect(Set(BenchmarkName.allCases.map { XmodelPipeline.salt(for: $0.rawValue) }) == [XmodelPipeline.salt(for: "eval")])
+    }
+
     @Test func benchmarksListSelectsEvaluationJobs() throws {
         let p = try plan(#"{"name": "x", "base": {"benchmarks": "pope, mme"}}"#)
         #expect(p.graph.stageOrder.contains("gqa"))
