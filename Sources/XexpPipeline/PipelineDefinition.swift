@@ -22,7 +22,7 @@ public struct XmodelPipeline: BuiltinPipeline {
     /// part of its identity: retuning `paper`'s stage 2 reruns its `finetune` jobs and nothing upstream.
     static let presetFields: [String: @Sendable (Preset) -> String] = [
         "vision": { "vision \($0.visionSteps)x\($0.visionBatch) lr \($0.visionLR)" },
-        "lm": { "lm \($0.lmSteps)x\($0.lmBatch) lr \($0.lmLR)" },
+        "lm": { "lm \($0.lmSteps)x\($0.lmBatch) lr \($0.lmLR) answer weight \($0.lmAnswerWeight)" },
         "align": { "captions \($0.captionImages) batch \($0.alignBatch) lr \($0.alignLR)" },
         "finetune": { "instructions \($0.instructImages) batch \($0.finetuneBatch) lr \($0.finetuneLR)" },
         "eval": { "eval \($0.evalSize)" },
@@ -42,7 +42,7 @@ public struct XmodelPipeline: BuiltinPipeline {
     /// Parameters each stage reads, beyond its upstream jobs.
     static let reads: [(stage: String, parameters: [String])] = [
         ("vision", ["encoder", "data_seed", "preset", "vision_steps", "vision_lr"]),
-        ("lm", ["llm", "data_seed", "preset", "lm_steps", "lm_lr"]),
+        ("lm", ["llm", "data_seed", "preset", "lm_steps", "lm_lr", "lm_answer_weight"]),
         ("align", ["projector", "tokens", "seed", "data_seed", "preset", "align_lr", "align_batch", "align_epochs", "warmup_ratio", "weight_decay"]),
         ("finetune", ["seed", "data_seed", "preset", "finetune_lr", "finetune_batch", "finetune_epochs", "warmup_ratio", "weight_decay"]),
         ("eval", ["data_seed", "preset"]),

@@ -10,10 +10,13 @@ import XexpPipeline
 ///     xexp-bench write-checkpoint <path>      one training step of the width-128 model, then a checkpoint
 ///                                             (read it with: python3 Tests/check_checkpoint.py <path>)
 ///     xexp-bench probe-lm <lm.safetensors> [--transcript]   per-family answers of an LM from a description (ContextProbe)
+///     xexp-bench dump-corpus <count> [--start N] [--family F]  LM-pretraining samples as JSON lines
 let usage = """
 usage: xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--batch B] [--no-torch] [--torch-script PATH]
        xexp-bench write-checkpoint <path>
        xexp-bench probe-lm <lm.safetensors> [--transcript]
+       xexp-bench dump-corpus <count> [--start N] [--family F]
+       xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG]
 """
 
 func listOption(_ args: [String], _ name: String, default value: [Int]) -> [Int] {
@@ -48,6 +51,31 @@ case "probe-lm":
         let model = try LanguageModel(config: config, rng: &rng)
         try checkpoint.restore(into: model.weights.parameters)
         for (name, value) in ContextProbe.metrics(model, data: try SyntheticData(seed: 0), scenes: 512, transcript: args.count == 3) { print(name, value) }
+    } catch {
+        FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
+        exit(1)
+    }
+case "dump-corpus":
+    guard args.count >= 2, let count = Int(args[1]), count > 0 else { print(usage); exit(2) }
+    let start = listOption(args, "--start", default: [0])[0]
+    var family: QuestionFamily?
+    if let i = args.firstIndex(of: "--family") {
+        guard i + 1 < args.count, let f = QuestionFamily(rawValue: args[i + 1]) else {
+            FileHandle.standardError.write("xexp-bench: --family expects one of \(QuestionFamily.allCases.map(\.rawValue).joined(separator: ", "))\n".data(using: .utf8)!)
+            exit(2)
+        }
+        family = f
+    }
+    do { try dumpCorpus(count: count, start: start, family: family) } catch {
+        FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
+        exit(1)
+    }
+case "train-lm-corpus":
+    guard args.count >= 3 else { print(usage); exit(2) }
+    let llm = args.firstIndex(of: "--llm").map { args[$0 + 1] } ?? "mini-xmodel-lm"
+    do {
+        try trainOnDumpedCorpus(train: args[1], eval: args[2], steps: listOption(args, "--steps", default: [600])[0],
+                                batch: listOption(args, "--batch", default: [16])[0], lr: 1e-3, llm: llm)
     } catch {
         FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
         exit(1)

@@ -36,6 +36,7 @@ struct PipelineDefinitionTests {
         (#"{"name": "x", "base": {"projector": "xdpnet_4"}}"#, "/base/projector", "unknown projector \"xdpnet_4\""),
         (#"{"name": "x", "base": {"tokns": 4}}"#, "/base/tokns", "did you mean 'tokens'?"),
         (#"{"name": "x", "grid": {"align_lr": [0.001, 2]}}"#, "/grid/align_lr/1", "learning rate in (0, 1)"),
+        (#"{"name": "x", "base": {"lm_answer_weight": -1}}"#, "/base/lm_answer_weight", "lm_answer_weight must be ≥ 0"),
     ]
 
     @Test(arguments: invalid)

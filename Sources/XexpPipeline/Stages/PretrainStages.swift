@@ -94,6 +94,7 @@ enum PretrainStages {
         let config = try LanguageModelChoice.parse(try s.string("llm"), vocabSize: Tokenizer.standard.vocabularySize)
         let steps = try s.int("lm_steps", auto: s.preset.lmSteps)
         let lr = try s.double("lm_lr", auto: s.preset.lmLR)
+        let answerWeight = Float(try s.double("lm_answer_weight", auto: s.preset.lmAnswerWeight))
         let batch = s.preset.lmBatch
         var rng = Philox(seed: s.dataSeed &+ 0x4C4D)  // "LM"
         let model = try LanguageModel(config: config, rng: &rng)
@@ -116,16 +117,28 @@ enum PretrainStages {
             let logits = model(model.embed(ids, shape: [samples.count, length]), keyPadding: valid)
             return (logits.reshaped([samples.count * length, config.vocabSize]), targets)
         }
-        func loss(_ samples: [Sample]) -> Tensor {
+        /// Language modelling over every token, plus `answerWeight` times the mean loss over the answers alone
+        /// (`answers`: the same samples with answers-only supervision). The objective to minimise, and the plain
+        /// language-modelling loss that is reported (comparable across answer weights).
+        func loss(_ samples: [Sample], answers: [Sample] = []) -> (objective: Tensor, reported: Double) {
             let (logits, targets) = logitsAndTargets(samples)
-            return crossEntropy(logits: logits, targets: targets)
+            let all = crossEntropy(logits: logits, targets: targets)
+            guard answerWeight > 0, !answers.isEmpty else { return (all, Double(all.item)) }
+            let length = logits.shape[0] / samples.count
+            var answerTargets = [Int32](repeating: -100, count: logits.shape[0])
+            for (b, sample) in answers.enumerated() {
+                for t in 0..<(sample.tokens.count - 1) where sample.supervised[t + 1] { answerTargets[b * length + t] = sample.tokens[t + 1] }
+            }
+            return (all + answerWeight * crossEntropy(logits: logits, targets: answerTargets), Double(all.item))
         }
         let final = try loop.run(metrics: metrics) { step in
-            let l = loss((0..<batch).map { data.corpusSample(step * batch + $0) })
-            l.backward()
-            return Double(l.item)
+            let indices = (0..<batch).map { step * batch + $0 }
+            let (objective, reported) = loss(indices.map { data.corpusSample($0) },
+                                             answers: answerWeight > 0 ? indices.map { data.corpusSample($0, answersOnly: true) } : [])
+            objective.backward()
+            return reported
         }
-        let validation = Autograd.noGrad { Double(loss((0..<32).map { data.corpusSample(80_000_000 + $0) }).item) }
+        let validation = Autograd.noGrad { loss((0..<32).map { data.corpusSample(80_000_000 + $0) }).reported }
         // Answer tokens (not `<eot>`) predicted right from the description in context: the ceiling for what the
         // VLM can answer once the projector makes image tokens as readable as the description.
         let (correct, total) = Autograd.noGrad {

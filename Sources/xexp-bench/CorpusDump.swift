@@ -1,0 +1,101 @@
+import Foundation
+import XexpData
+import XexpLearning
+import XexpModels
+import XexpPipeline
+
+/// `xexp-bench dump-corpus`: LM-pretraining samples as JSON lines, so an external implementation (PyTorch,
+/// `Benchmarks/lm_corpus_torch.py`) can train on exactly the text the built-in `lm` stage trains on.
+///
+/// Each line is `{"tokens": [...], "answers": [...]}`: token ids and, parallel to them, whether a token is an answer
+/// (or its `<eot>`); every token but `<bos>` is supervised in pretraining. With `family`, every turn is a question
+/// of that family (a probe of whether the architecture can learn that one skill).
+func dumpCorpus(count: Int, start: Int, family: QuestionFamily?, seed: UInt64 = 0) throws {
+    let data = try SyntheticData(seed: seed)
+    let factory = QuestionFactory(config: data.scenes)
+    let template = ChatTemplate(tokenizer: data.tokenizer)
+    var out = FileHandle.standardOutput
+    for index in start..<(start + count) {
+        let sample: Sample
+        if let family {
+            let scene = data.trainingScene(.corpus, index)
+            var rng = SeedStream.generator(seed, "dump.\(family.rawValue)", index)
+            var turns: [(String, String)] = []
+            for _ in 0..<(4 + rng.int(below: 5)) {
+                if let qa = factory.make(family, scene: scene, rng: &rng), !turns.contains(where: { $0.0 == qa.question }) {
+                    turns.append((qa.question, qa.answer))
+                }
+            }
+            if turns.isEmpty { continue }
+            let (tokens, answers) = template.chat(turns: turns, image: false, context: Captioner.caption(scene))
+            sample = Sample(image: nil, tokens: tokens, supervised: answers, sceneFingerprint: scene.contentFingerprint)
+        } else {
+            sample = data.corpusSample(index, answersOnly: true)
+        }
+        let line = "{\"tokens\":[\(sample.tokens.map(String.init).joined(separator: ","))],\"answers\":[\(sample.supervised.map { $0 ? "1" : "0" }.joined(separator: ","))]}\n"
+        out.write(line)
+    }
+}
+
+extension FileHandle: @retroactive TextOutputStream {
+    public func write(_ string: String) { write(string.data(using: .utf8)!) }
+}
+
+/// `xexp-bench train-lm-corpus`: the Swift side of `Benchmarks/lm_corpus_torch.py`: the same decoder, recipe and
+/// dumped corpus, trained by this engine, with the same held-out answer accuracy printed every 100 steps.
+func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: Int, batch: Int, lr: Double, llm: String) throws {
+    struct Row: Decodable { var tokens: [Int32]; var answers: [Int] }
+    func read(_ path: String) throws -> [Row] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(Row.self, from: Data($0.utf8)) }
+    }
+    let train = try read(trainPath), held = try read(evalPath)
+    let config = try LanguageModelChoice.parse(llm, vocabSize: Tokenizer.standard.vocabularySize)
+    var rng = Philox(seed: 0x4C4D)
+    let model = try LanguageModel(config: config, rng: &rng)
+    let optimizer = AdamW(groups: [ParameterGroup(model.weights.parameters, learningRate: lr, weightDecay: 0)])
+    let schedule = CosineWarmupSchedule(totalSteps: steps, warmupRatio: 0.03)
+    func logits(_ rows: [Row], answersOnly: Bool) -> (Tensor, [Int32]) {
+        let length = rows.map(\.tokens.count).max()!
+        var ids = [Int32](repeating: Tokenizer.padID, count: rows.count * length)
+        var valid = [Bool](repeating: false, count: rows.count * length)
+        var targets = [Int32](repeating: -100, count: rows.count * length)
+        for (b, row) in rows.enumerated() {
+            for (t, id) in row.tokens.enumerated() {
+                ids[b * length + t] = id
+                valid[b * length + t] = true
+                guard t + 1 < row.tokens.count else { continue }
+                if !answersOnly || (row.answers[t + 1] == 1 && row.tokens[t + 1] != Tokenizer.eotID) { targets[b * length + t] = row.tokens[t + 1] }
+            }
+        }
+        let out = model(model.embed(ids, shape: [rows.count, length]), keyPadding: valid)
+        return (out.reshaped([rows.count * length, config.vocabSize]), targets)
+    }
+    func accuracy() -> Double {
+        Autograd.noGrad {
+            var (hit, total) = (0, 0)
+            for k in stride(from: 0, to: held.count, by: 32) {
+                let (l, targets) = logits(Array(held[k..<min(held.count, k + 32)]), answersOnly: true)
+                let v = config.vocabSize
+                for (r, t) in targets.enumerated() where t != -100 {
+                    var best = 0
+                    for c in 1..<v where l.data[r * v + c] > l.data[r * v + best] { best = c }
+                    hit += best == Int(t) ? 1 : 0
+                    total += 1
+                }
+            }
+            return Double(hit) / Double(max(1, total))
+        }
+    }
+    for step in 0..<steps {
+        optimizer.zeroGrad()
+        let rows = (0..<batch).map { train[(step * batch + $0) % train.count] }
+        let (l, targets) = logits(rows, answersOnly: false)
+        let loss = crossEntropy(logits: l, targets: targets)
+        loss.backward()
+        _ = clipGradNorm(optimizer.parameters.map(\.tensor), maxNorm: 1)
+        optimizer.step(lrScale: schedule.multiplier(step: step))
+        if (step + 1) % 100 == 0 || step + 1 == steps {
+            print("{\"step\": \(step + 1), \"loss\": \(loss.item), \"answer_acc\": \(accuracy())}")
+        }
+    }
+}
