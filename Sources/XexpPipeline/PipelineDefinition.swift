@@ -49,6 +49,25 @@ public struct XmodelPipeline: BuiltinPipeline {
         ("latency", ["preset"]),
     ]
 
+    /// Expected core-seconds of a stage's job, to start the costliest work first (a 576-token `finetune` takes ~3×
+    /// a 1-token one). Rough fits to this machine's measurements: only the order they induce matters.
+    static func cost(_ stage: String, _ p: Parameters) -> Double {
+        let preset = Preset.named(p["preset"]?.description ?? "small") ?? .small
+        func number(_ name: String, _ auto: Double) -> Double {
+            if case .number(let d)? = p[name] { return d }
+            return auto
+        }
+        let tokens = number("tokens", 144)
+        switch stage {
+        case "vision": return 0.04 * number("vision_steps", Double(preset.visionSteps)) * Double(preset.visionBatch)
+        case "lm": return 0.025 * number("lm_steps", Double(preset.lmSteps)) * Double(preset.lmBatch)
+        case "align": return (0.022 + 1.25e-4 * tokens) * Double(preset.captionImages) * number("align_epochs", 1)
+        case "finetune": return (0.03 + 1.3e-4 * tokens) * Double(preset.instructImages) * number("finetune_epochs", 1)
+        case "latency": return (0.01 + 2e-5 * tokens) * Double(preset.latencyQuestions)
+        default: return (0.01 + 2e-5 * tokens) * Double(preset.evalSize)  // one benchmark
+        }
+    }
+
     public var parameterNames: [String] {
         var names: [String] = []
         for (_, list) in Self.reads { for n in list where n != "seed" && !names.contains(n) { names.append(n) } }
@@ -121,17 +140,21 @@ public struct XmodelPipeline: BuiltinPipeline {
         }
         let salt = Self.salt(for:)
         var stages = [
-            StageSpec(name: "vision", command: command("vision", upstream: []), identitySalt: salt("vision")),
-            StageSpec(name: "lm", command: command("lm", upstream: []), identitySalt: salt("lm")),
-            StageSpec(name: "align", command: command("align", upstream: ["vision", "lm"]), after: ["vision", "lm"], identitySalt: salt("align")),
-            StageSpec(name: "finetune", command: command("finetune", upstream: ["align"]), after: ["align"], identitySalt: salt("finetune")),
+            StageSpec(name: "vision", command: command("vision", upstream: []), identitySalt: salt("vision"), cost: { Self.cost("vision", $0) }),
+            StageSpec(name: "lm", command: command("lm", upstream: []), identitySalt: salt("lm"), cost: { Self.cost("lm", $0) }),
+            StageSpec(name: "align", command: command("align", upstream: ["vision", "lm"]), after: ["vision", "lm"], identitySalt: salt("align"),
+                      cost: { Self.cost("align", $0) }),
+            StageSpec(name: "finetune", command: command("finetune", upstream: ["align"]), after: ["align"], identitySalt: salt("finetune"),
+                      cost: { Self.cost("finetune", $0) }),
         ]
         for benchmark in BenchmarkName.allCases {
             let name = benchmark.rawValue
             stages.append(StageSpec(name: name, command: command(name, upstream: ["finetune"]), after: ["finetune"], identitySalt: salt(name),
-                                    appliesTo: { p in (p["benchmarks"]?.description ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == name } }))
+                                    appliesTo: { p in (p["benchmarks"]?.description ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == name } },
+                                    cost: { Self.cost(name, $0) }))
         }
-        stages.append(StageSpec(name: "latency", command: command("latency", upstream: ["finetune"]), after: ["finetune"], identitySalt: salt("latency")))
+        stages.append(StageSpec(name: "latency", command: command("latency", upstream: ["finetune"]), after: ["finetune"], identitySalt: salt("latency"),
+                                cost: { Self.cost("latency", $0) }))
         return stages
     }
 }

@@ -57,7 +57,14 @@ case "probe-lm":
     }
 case "dump-corpus":
     guard args.count >= 2, let count = Int(args[1]), count > 0 else { print(usage); exit(2) }
-    let start = listOption(args, "--start", default: [0])[0]
+    var start = 0  // sample index of the first line (listOption takes only positive numbers, and 0 is the default)
+    if let i = args.firstIndex(of: "--start") {
+        guard i + 1 < args.count, let n = Int(args[i + 1]), n >= 0 else {
+            FileHandle.standardError.write("xexp-bench: --start expects a sample index ≥ 0\n".data(using: .utf8)!)
+            exit(2)
+        }
+        start = n
+    }
     var family: QuestionFamily?
     if let i = args.firstIndex(of: "--family") {
         guard i + 1 < args.count, let f = QuestionFamily(rawValue: args[i + 1]) else {

@@ -74,6 +74,23 @@ struct JobGraphTests {
         }
     }
 
+    /// Stages with a cost (built-in ones) weight the path, so of two equally long chains the costlier starts first.
+    @Test func remainingPathWeighsJobCosts() throws {
+        let trials = [1.0, 8.0].map { n in
+            var p = Parameters()
+            p["n"] = .number(n)
+            return Trial(parameters: p)
+        }
+        let stages = [
+            StageSpec(name: "train", command: ["true", "{n}"], cost: { p in if case .number(let n)? = p["n"] { return 10 * n } else { return 0 } }),
+            StageSpec(name: "eval", command: ["true", "{n}"], after: ["train"]),
+        ]
+        let graph = try JobGraph(stages: stages, trials: trials, specFile: "t.json")
+        let path = graph.remainingPathLength
+        let cost = Dictionary(uniqueKeysWithValues: graph.jobs.map { ("\($0.stage) \($0.parameters["n"]!)", path[$0.id]!) })
+        #expect(cost == ["train 1": 11, "train 8": 81, "eval 1": 1, "eval 8": 1])
+    }
+
     @Test func missingParameterInAnIncludedTrialIsASpecError() throws {
         let text = #"{"name": "m", "grid": {"a": [1]}, "include": [{"b": 2}], "stages": [{"name": "s", "command": ["x", "{a}"]}]}"#
         #expect(throws: SpecError.self) { try plan(TempDir(), text) }

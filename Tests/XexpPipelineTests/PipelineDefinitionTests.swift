@@ -87,6 +87,20 @@ struct PipelineDefinitionTests {
         }
     }
 
+    /// Ready jobs start costliest-path first: the 576-token chain before the 1-token one, and the pretraining jobs
+    /// (everything waits on them) before all.
+    @Test func costliestTrialsStartFirst() throws {
+        let p = try repositorySpec("tokens-paper.json")
+        let path = p.graph.remainingPathLength
+        func job(_ stage: String, tokens: Double) -> JobID {
+            p.graph.jobs.first { $0.stage == stage && $0.parameters["tokens"] == .number(tokens) }!.id
+        }
+        for stage in ["align", "finetune", "gqa"] { #expect(path[job(stage, tokens: 576)]! > path[job(stage, tokens: 1)]!) }
+        #expect(path[job("finetune", tokens: 576)]! > path[job("align", tokens: 1)]!)
+        let pretraining = p.graph.jobs.filter { $0.upstream.isEmpty }.map { path[$0.id]! }
+        #expect(pretraining.count == 2 && pretraining.allSatisfy { $0 > path[job("align", tokens: 576)]! })
+    }
+
     @Test func saltsNameOnlyTheirOwnPresetNumbers() {
         let vision = XmodelPipeline.salt(for: "vision"), finetune = XmodelPipeline.salt(for: "finetune")
         #expect(vision.hasPrefix("xmodel-pipeline/vision/") && vision.contains("paper: vision 1200x32 lr 0.001"))

@@ -19,6 +19,8 @@ public struct Job: Sendable {
     public var upstream: [JobID]
     public var timeout: Double?
     public var retries: Int
+    /// Expected cost (``StageSpec/cost``); orders ready jobs only, never part of the identity.
+    public var cost: Double = 1
 
     /// The argv and environment with every placeholder resolved against a runs directory.
     public func resolved(runsDirectory: URL) -> (argv: [String], env: [(String, String)]) {
@@ -79,6 +81,7 @@ public struct JobGraph: Sendable {
                 var job = Job(id: "", stage: stage.name, command: templates, env: env, parameters: trial.parameters,
                               upstreamByStage: upstreamByStage, upstream: stage.after.compactMap { mine[$0] }.sorted(),
                               timeout: stage.timeout, retries: stage.retries)
+                job.cost = stage.cost?(trial.parameters) ?? 1
                 for case .parameter(let name) in (templates + env.map(\.value)).flatMap(\.references)
                 where trial.parameters[name] == nil {
                     throw SpecError(file: specFile, location: pointer.description,
@@ -141,13 +144,14 @@ public struct JobGraph: Sendable {
         return result
     }
 
-    /// Length of the longest chain of jobs from each job to the end of the graph (itself included): the
-    /// scheduler starts the job with the longest remaining path first so the sweep ends early.
-    public var remainingPathLength: [JobID: Int] {
-        var length: [JobID: Int] = [:]
+    /// Cost of the costliest chain of jobs from each job to the end of the graph (itself included; a job costs
+    /// ``Job/cost``, 1 unless its stage says otherwise): the scheduler starts the job with the most remaining work
+    /// first, so a sweep does not end with one long job running alone.
+    public var remainingPathLength: [JobID: Double] {
+        var length: [JobID: Double] = [:]
         let down = downstream
         for job in jobs.reversed() {
-            length[job.id] = 1 + ((down[job.id] ?? []).compactMap { length[$0] }.max() ?? 0)
+            length[job.id] = job.cost + ((down[job.id] ?? []).compactMap { length[$0] }.max() ?? 0)
         }
         return length
     }

@@ -59,7 +59,7 @@ public final class LocalScheduler: @unchecked Sendable {
     private var attemptsThisRun: [JobID: Int] = [:]
     private var summary = SchedulerSummary()
     private var isLaunching = false
-    private let priority: [JobID: Int]
+    private let priority: [JobID: Double]
     private let downstream: [JobID: [JobID]]
 
     private struct RunningJob {

@@ -31,7 +31,7 @@ public final class SlurmScheduler: @unchecked Sendable {
     private let observer: @Sendable (SchedulerEvent) -> Void
 
     private let toRun: Set<JobID>
-    private let priority: [JobID: Int]
+    private let priority: [JobID: Double]
     private let downstream: [JobID: [JobID]]
     private var waiting: Set<JobID>
     private var tracked: [JobID: Tracked] = [:]

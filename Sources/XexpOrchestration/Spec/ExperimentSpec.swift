@@ -41,10 +41,15 @@ public struct StageSpec: Sendable {
     public var identitySalt: String
     /// Built-in stages may apply to some trials only (e.g. a benchmark the trial does not list). Nil: every trial.
     public var appliesTo: (@Sendable (Parameters) -> Bool)?
+    /// A job's expected cost in any unit shared by all stages (built-in stages: estimated core-seconds). Used only
+    /// to order ready jobs, longest remaining work first. Nil: 1 (user command stages, whose cost xexp cannot know).
+    public var cost: (@Sendable (Parameters) -> Double)?
 
     public init(name: String, command: [String], after: [String] = [], env: [(key: String, value: String)] = [],
-                timeout: Double? = nil, retries: Int = 0, identitySalt: String = "", appliesTo: (@Sendable (Parameters) -> Bool)? = nil) {
+                timeout: Double? = nil, retries: Int = 0, identitySalt: String = "", appliesTo: (@Sendable (Parameters) -> Bool)? = nil,
+                cost: (@Sendable (Parameters) -> Double)? = nil) {
         self.appliesTo = appliesTo
+        self.cost = cost
         self.name = name
         self.command = command
         self.after = after
