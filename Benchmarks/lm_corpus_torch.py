@@ -23,7 +23,7 @@ from train_step_torch import Block, RMSNorm, rope_tables
 
 
 class Decoder(nn.Module):
-    def __init__(self, w, layers, heads, kv, inter, vocab=256):
+    def __init__(self, w, layers, heads, kv, inter, vocab):
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, w)
         self.layers = nn.ModuleList([Block(w, heads, kv, inter) for _ in range(layers)])
@@ -42,7 +42,12 @@ class Decoder(nn.Module):
         return self.lm_head(self.norm(x))
 
 
-def batch(rows, answers_only):
+EOT = 2
+
+
+def batch(rows, supervise):
+    """Token ids and next-token targets; `supervise`: "all" (every token but <bos>), "answers" (answers and their
+    <eot>, as `lm_answer_weight` weights them) or "answer-words" (answers without <eot>, as accuracy counts them)."""
     t = max(len(r["tokens"]) for r in rows)
     ids = torch.zeros(len(rows), t, dtype=torch.long)
     targets = torch.full((len(rows), t), -100, dtype=torch.long)
@@ -50,8 +55,11 @@ def batch(rows, answers_only):
         n = len(r["tokens"])
         ids[b, :n] = torch.tensor(r["tokens"])
         for i in range(n - 1):
-            if (r["answers"][i + 1] and r["tokens"][i + 1] != 2) if answers_only else True:
-                targets[b, i] = r["tokens"][i + 1]
+            nxt = r["tokens"][i + 1]
+            keep = {"all": True, "answers": r["answers"][i + 1] == 1,
+                    "answer-words": r["answers"][i + 1] == 1 and nxt != EOT}[supervise]
+            if keep:
+                targets[b, i] = nxt
     return ids, targets
 
 
@@ -62,7 +70,8 @@ def main():
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--llm", default="128,4,8,1,352", help="width,layers,heads,kv_heads,intermediate")
+    ap.add_argument("--shape", default="128,4,8,1,352",
+                    help="width,layers,heads,kv_heads,intermediate (default: mini-xmodel-lm)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--answer-weight", type=float, default=0.0,
                     help="adds this times the mean loss over answer tokens (answers count more than descriptions)")
@@ -71,8 +80,9 @@ def main():
     torch.manual_seed(0)
     train = [json.loads(l) for l in open(a.train)]
     held = [json.loads(l) for l in open(a.eval)]
-    w, layers, heads, kv, inter = map(int, a.llm.split(","))
-    model = Decoder(w, layers, heads, kv, inter)
+    w, layers, heads, kv, inter = map(int, a.shape.split(","))
+    vocab = train[0]["vocab"]  # the synthetic tokenizer's size, as the Swift model has it
+    model = Decoder(w, layers, heads, kv, inter, vocab)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     warm = math.ceil(a.steps * 0.03)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -83,7 +93,7 @@ def main():
         hit = total = 0
         with torch.no_grad():
             for k in range(0, len(held), 32):
-                ids, targets = batch(held[k:k + 32], answers_only=True)
+                ids, targets = batch(held[k:k + 32], "answer-words")
                 pred = model(ids).argmax(-1)
                 mask = targets != -100
                 hit += (pred[mask] == targets[mask]).sum().item()
@@ -93,13 +103,14 @@ def main():
 
     for step in range(a.steps):
         rows = [train[(step * a.batch + i) % len(train)] for i in range(a.batch)]
-        ids, targets = batch(rows, answers_only=False)
-        logits = model(ids).view(-1, 256)
-        loss = F.cross_entropy(logits, targets.view(-1))
+        ids, targets = batch(rows, "all")
+        logits = model(ids).view(-1, vocab)
+        loss = F.cross_entropy(logits, targets.view(-1))  # reported: the plain LM loss, as the Swift stage reports it
+        objective = loss
         if a.answer_weight > 0:
-            loss = loss + a.answer_weight * F.cross_entropy(logits, batch(rows, answers_only=True)[1].view(-1))
+            objective = loss + a.answer_weight * F.cross_entropy(logits, batch(rows, "answers")[1].view(-1))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()

@@ -11,15 +11,18 @@ import XexpOrchestration
 /// job, and the projector sweep reuses the token sweep's jobs where they coincide.
 public struct XmodelPipeline: BuiltinPipeline {
     /// Each stage's code version. Bump a stage's number when a change to its code changes its results; the jobs
-    /// downstream follow on their own, because a job's identity includes its upstream job ids. A change to the
-    /// shared data generator (`XexpData`) changes every stage's results: bump them all.
+    /// downstream follow on their own, because a job's identity includes its upstream job ids. Bump every stage whose
+    /// code path a change touches: the LM corpus → `lm`; scenes, renderer or tokenizer (`XexpData`) → all of them;
+    /// the engine or model code (`XexpLearning`, `XexpModels`) → all of them.
     ///
     /// Versions are per stage so that, say, a new LM corpus reruns `lm` and everything after it but keeps the
     /// pretrained encoder (half an hour at the `paper` preset).
     static let stageVersions: [String: Int] = ["vision": 2, "lm": 2, "align": 2, "finetune": 2, "eval": 2, "latency": 2]
 
     /// The preset numbers each stage reads. A job names only its preset, not the numbers behind it, so they are
-    /// part of its identity: retuning `paper`'s stage 2 reruns its `finetune` jobs and nothing upstream.
+    /// part of its identity. A salt is per stage, not per preset, so it lists every preset's numbers: retuning
+    /// `paper`'s stage 2 reruns the `finetune` jobs (of every preset) and what follows them, nothing upstream.
+    /// `checkpointSeconds` is left out on purpose: resuming is exact, so it never changes results.
     static let presetFields: [String: @Sendable (Preset) -> String] = [
         "vision": { "vision \($0.visionSteps)x\($0.visionBatch) lr \($0.visionLR)" },
         "lm": { "lm \($0.lmSteps)x\($0.lmBatch) lr \($0.lmLR) answer weight \($0.lmAnswerWeight)" },

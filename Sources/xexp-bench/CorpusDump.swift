@@ -7,14 +7,16 @@ import XexpPipeline
 /// `xexp-bench dump-corpus`: LM-pretraining samples as JSON lines, so an external implementation (PyTorch,
 /// `Benchmarks/lm_corpus_torch.py`) can train on exactly the text the built-in `lm` stage trains on.
 ///
-/// Each line is `{"tokens": [...], "answers": [...]}`: token ids and, parallel to them, whether a token is an answer
-/// (or its `<eot>`); every token but `<bos>` is supervised in pretraining. With `family`, every turn is a question
-/// of that family (a probe of whether the architecture can learn that one skill).
+/// Each line is `{"vocab": V, "tokens": [...], "answers": [...]}`: the vocabulary size, token ids and, parallel to
+/// them, whether a token is an answer (or its `<eot>`); every token but `<bos>` is supervised in pretraining. With
+/// `family`, every turn is a question of that family (a probe of whether the architecture can learn that one
+/// skill); scenes that cannot support one are skipped, and their number is reported on stderr.
 func dumpCorpus(count: Int, start: Int, family: QuestionFamily?, seed: UInt64 = 0) throws {
     let data = try SyntheticData(seed: seed)
     let factory = QuestionFactory(config: data.scenes)
     let template = ChatTemplate(tokenizer: data.tokenizer)
-    var out = FileHandle.standardOutput
+    var skipped = 0
+    defer { if skipped > 0 { FileHandle.standardError.write(Data("xexp-bench: skipped \(skipped) scenes without a \(family!.rawValue) question\n".utf8)) } }
     for index in start..<(start + count) {
         let sample: Sample
         if let family {
@@ -26,19 +28,15 @@ func dumpCorpus(count: Int, start: Int, family: QuestionFamily?, seed: UInt64 = 
                     turns.append((qa.question, qa.answer))
                 }
             }
-            if turns.isEmpty { continue }
+            if turns.isEmpty { skipped += 1; continue }
             let (tokens, answers) = template.chat(turns: turns, image: false, context: Captioner.caption(scene))
             sample = Sample(image: nil, tokens: tokens, supervised: answers, sceneFingerprint: scene.contentFingerprint)
         } else {
             sample = data.corpusSample(index, answersOnly: true)
         }
-        let line = "{\"tokens\":[\(sample.tokens.map(String.init).joined(separator: ","))],\"answers\":[\(sample.supervised.map { $0 ? "1" : "0" }.joined(separator: ","))]}\n"
-        out.write(line)
+        let line = "{\"vocab\":\(data.tokenizer.vocabularySize),\"tokens\":[\(sample.tokens.map(String.init).joined(separator: ","))],\"answers\":[\(sample.supervised.map { $0 ? "1" : "0" }.joined(separator: ","))]}\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
     }
-}
-
-extension FileHandle: @retroactive TextOutputStream {
-    public func write(_ string: String) { write(string.data(using: .utf8)!) }
 }
 
 /// `xexp-bench train-lm-corpus`: the Swift side of `Benchmarks/lm_corpus_torch.py`: the same decoder, recipe and
@@ -46,7 +44,15 @@ extension FileHandle: @retroactive TextOutputStream {
 func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: Int, batch: Int, lr: Double, llm: String) throws {
     struct Row: Decodable { var tokens: [Int32]; var answers: [Int] }
     func read(_ path: String) throws -> [Row] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(Row.self, from: Data($0.utf8)) }
+        let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").enumerated().map { n, line in
+            let row = try JSONDecoder().decode(Row.self, from: Data(line.utf8))
+            guard row.tokens.count == row.answers.count, row.tokens.count >= 2 else {
+                throw StageFailure("\(path):\(n + 1): needs at least 2 tokens and one answer flag per token (write it with xexp-bench dump-corpus)")
+            }
+            return row
+        }
+        guard !rows.isEmpty else { throw StageFailure("\(path) has no samples (write it with xexp-bench dump-corpus)") }
+        return rows
     }
     let train = try read(trainPath), held = try read(evalPath)
     let config = try LanguageModelChoice.parse(llm, vocabSize: Tokenizer.standard.vocabularySize)

@@ -11,6 +11,8 @@ import XexpPipeline
 ///                                             (read it with: python3 Tests/check_checkpoint.py <path>)
 ///     xexp-bench probe-lm <lm.safetensors> [--transcript]   per-family answers of an LM from a description (ContextProbe)
 ///     xexp-bench dump-corpus <count> [--start N] [--family F]  LM-pretraining samples as JSON lines
+///     xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG]
+///                                             this engine's side of Benchmarks/lm_corpus_torch.py
 let usage = """
 usage: xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--batch B] [--no-torch] [--torch-script PATH]
        xexp-bench write-checkpoint <path>
@@ -79,7 +81,11 @@ case "dump-corpus":
     }
 case "train-lm-corpus":
     guard args.count >= 3 else { print(usage); exit(2) }
-    let llm = args.firstIndex(of: "--llm").map { args[$0 + 1] } ?? "mini-xmodel-lm"
+    var llm = "mini-xmodel-lm"
+    if let i = args.firstIndex(of: "--llm") {
+        guard i + 1 < args.count else { print(usage); exit(2) }
+        llm = args[i + 1]
+    }
     do {
         try trainOnDumpedCorpus(train: args[1], eval: args[2], steps: listOption(args, "--steps", default: [600])[0],
                                 batch: listOption(args, "--batch", default: [16])[0], lr: 1e-3, llm: llm)

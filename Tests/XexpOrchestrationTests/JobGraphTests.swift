@@ -68,7 +68,7 @@ struct JobGraphTests {
 
     @Test func longestRemainingPath() throws {
         let p = try plan(TempDir(), Self.spec)
-        let lengths = p.graph.remainingPathLength
+        let lengths = p.graph.remainingCost
         for job in p.graph.jobs {
             #expect(lengths[job.id] == ["data": 3, "train": 2, "eval": 1][job.stage])
         }
@@ -86,7 +86,7 @@ struct JobGraphTests {
             StageSpec(name: "eval", command: ["true", "{n}"], after: ["train"]),
         ]
         let graph = try JobGraph(stages: stages, trials: trials, specFile: "t.json")
-        let path = graph.remainingPathLength
+        let path = graph.remainingCost
         let cost = Dictionary(uniqueKeysWithValues: graph.jobs.map { ("\($0.stage) \($0.parameters["n"]!)", path[$0.id]!) })
         #expect(cost == ["train 1": 11, "train 8": 81, "eval 1": 1, "eval 8": 1])
     }

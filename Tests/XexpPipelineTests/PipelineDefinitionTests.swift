@@ -91,7 +91,7 @@ struct PipelineDefinitionTests {
     /// (everything waits on them) before all.
     @Test func costliestTrialsStartFirst() throws {
         let p = try repositorySpec("tokens-paper.json")
-        let path = p.graph.remainingPathLength
+        let path = p.graph.remainingCost
         func job(_ stage: String, tokens: Double) -> JobID {
             p.graph.jobs.first { $0.stage == stage && $0.parameters["tokens"] == .number(tokens) }!.id
         }
@@ -99,6 +99,27 @@ struct PipelineDefinitionTests {
         #expect(path[job("finetune", tokens: 576)]! > path[job("align", tokens: 1)]!)
         let pretraining = p.graph.jobs.filter { $0.upstream.isEmpty }.map { path[$0.id]! }
         #expect(pretraining.count == 2 && pretraining.allSatisfy { $0 > path[job("align", tokens: 576)]! })
+    }
+
+    /// Every preset number that changes results reaches the salt of the stage that reads it (so a retuned preset
+    /// never reuses stale jobs); a new `Preset` field fails here until it is assigned to a stage.
+    @Test func everyPresetNumberIsInItsStagesSalt() {
+        let ints: [(WritableKeyPath<Preset, Int>, String)] = [
+            (\.visionSteps, "vision"), (\.visionBatch, "vision"), (\.lmSteps, "lm"), (\.lmBatch, "lm"),
+            (\.captionImages, "align"), (\.alignBatch, "align"), (\.instructImages, "finetune"), (\.finetuneBatch, "finetune"),
+            (\.evalSize, "eval"), (\.latencyQuestions, "latency"), (\.latencyWarmup, "latency"),
+        ]
+        let doubles: [(WritableKeyPath<Preset, Double>, String)] = [
+            (\.visionLR, "vision"), (\.lmLR, "lm"), (\.lmAnswerWeight, "lm"), (\.alignLR, "align"), (\.finetuneLR, "finetune"),
+        ]
+        let base = Preset.paper
+        func changes(_ modified: Preset, only stage: String) -> Bool {
+            XmodelPipeline.presetFields.allSatisfy { name, fields in (fields(modified) != fields(base)) == (name == stage) }
+        }
+        for (path, stage) in ints { var p = base; p[keyPath: path] += 1; #expect(changes(p, only: stage), "\(path)") }
+        for (path, stage) in doubles { var p = base; p[keyPath: path] += 0.5; #expect(changes(p, only: stage), "\(path)") }
+        let covered = ints.count + doubles.count + 2  // + name, checkpointSeconds (never changes results)
+        #expect(Mirror(reflecting: base).children.count == covered, "a Preset field is in no stage's salt")
     }
 
     @Test func saltsNameOnlyTheirOwnPresetNumbers() {

@@ -147,7 +147,7 @@ public struct JobGraph: Sendable {
     /// Cost of the costliest chain of jobs from each job to the end of the graph (itself included; a job costs
     /// ``Job/cost``, 1 unless its stage says otherwise): the scheduler starts the job with the most remaining work
     /// first, so a sweep does not end with one long job running alone.
-    public var remainingPathLength: [JobID: Double] {
+    public var remainingCost: [JobID: Double] {
         var length: [JobID: Double] = [:]
         let down = downstream
         for job in jobs.reversed() {

@@ -71,7 +71,7 @@ public final class SlurmScheduler: @unchecked Sendable {
         self.client = client
         self.observer = observer
         self.toRun = toRun
-        self.priority = graph.remainingPathLength
+        self.priority = graph.remainingCost
         self.downstream = graph.downstream
         waiting = toRun
         for job in live where toRun.contains(job.job) {

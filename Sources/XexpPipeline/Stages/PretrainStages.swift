@@ -132,9 +132,14 @@ enum PretrainStages {
             return (all + answerWeight * crossEntropy(logits: logits, targets: answerTargets), Double(all.item))
         }
         let final = try loop.run(metrics: metrics) { step in
-            let indices = (0..<batch).map { step * batch + $0 }
-            let (objective, reported) = loss(indices.map { data.corpusSample($0) },
-                                             answers: answerWeight > 0 ? indices.map { data.corpusSample($0, answersOnly: true) } : [])
+            // Each sample generated once: the answers-only form, and from it the plain form (every token but `<bos>`).
+            let answers = (0..<batch).map { data.corpusSample(step * batch + $0, answersOnly: true) }
+            let plain = answers.map { sample in
+                var all = sample
+                all.supervised = [false] + Array(repeating: true, count: sample.tokens.count - 1)
+                return all
+            }
+            let (objective, reported) = loss(plain, answers: answerWeight > 0 ? answers : [])
             objective.backward()
             return reported
         }
