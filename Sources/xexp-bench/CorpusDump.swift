@@ -41,7 +41,8 @@ func dumpCorpus(count: Int, start: Int, family: QuestionFamily?, seed: UInt64 = 
 
 /// `xexp-bench train-lm-corpus`: the Swift side of `Benchmarks/lm_corpus_torch.py`: the same decoder, recipe and
 /// dumped corpus, trained by this engine, with the same held-out answer accuracy printed every 100 steps.
-func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: Int, batch: Int, lr: Double, llm: String) throws {
+func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: Int, batch: Int, lr: Double, llm: String,
+                         answerWeight: Float = 0) throws {
     struct Row: Decodable { var tokens: [Int32]; var answers: [Int] }
     func read(_ path: String) throws -> [Row] {
         let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").enumerated().map { n, line in
@@ -60,27 +61,32 @@ func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: 
     let model = try LanguageModel(config: config, rng: &rng)
     let optimizer = AdamW(groups: [ParameterGroup(model.weights.parameters, learningRate: lr, weightDecay: 0)])
     let schedule = CosineWarmupSchedule(totalSteps: steps, warmupRatio: 0.03)
-    func logits(_ rows: [Row], answersOnly: Bool) -> (Tensor, [Int32]) {
+    /// Logits and next-token targets: every token but `<bos>`, or (`answersOnly`) the answers — with their `<eot>`
+    /// as `lm_answer_weight` weights them, or without it (`words`) as accuracy counts them.
+    func logits(_ rows: [Row], answersOnly: Bool, words: Bool = true) -> (Tensor, [Int32], [Int32]) {
         let length = rows.map(\.tokens.count).max()!
         var ids = [Int32](repeating: Tokenizer.padID, count: rows.count * length)
         var valid = [Bool](repeating: false, count: rows.count * length)
         var targets = [Int32](repeating: -100, count: rows.count * length)
+        var answerTargets = targets
         for (b, row) in rows.enumerated() {
             for (t, id) in row.tokens.enumerated() {
                 ids[b * length + t] = id
                 valid[b * length + t] = true
                 guard t + 1 < row.tokens.count else { continue }
-                if !answersOnly || (row.answers[t + 1] == 1 && row.tokens[t + 1] != Tokenizer.eotID) { targets[b * length + t] = row.tokens[t + 1] }
+                let isAnswer = row.answers[t + 1] == 1 && (!words || row.tokens[t + 1] != Tokenizer.eotID)
+                if !answersOnly || isAnswer { targets[b * length + t] = row.tokens[t + 1] }
+                if isAnswer { answerTargets[b * length + t] = row.tokens[t + 1] }
             }
         }
         let out = model(model.embed(ids, shape: [rows.count, length]), keyPadding: valid)
-        return (out.reshaped([rows.count * length, config.vocabSize]), targets)
+        return (out.reshaped([rows.count * length, config.vocabSize]), targets, answerTargets)
     }
     func accuracy() -> Double {
         Autograd.noGrad {
             var (hit, total) = (0, 0)
             for k in stride(from: 0, to: held.count, by: 32) {
-                let (l, targets) = logits(Array(held[k..<min(held.count, k + 32)]), answersOnly: true)
+                let (l, targets, _) = logits(Array(held[k..<min(held.count, k + 32)]), answersOnly: true)
                 let v = config.vocabSize
                 for (r, t) in targets.enumerated() where t != -100 {
                     var best = 0
@@ -95,9 +101,10 @@ func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: 
     for step in 0..<steps {
         optimizer.zeroGrad()
         let rows = (0..<batch).map { train[(step * batch + $0) % train.count] }
-        let (l, targets) = logits(rows, answersOnly: false)
+        let (l, targets, answers) = logits(rows, answersOnly: false, words: false)
         let loss = crossEntropy(logits: l, targets: targets)
-        loss.backward()
+        let objective = answerWeight > 0 ? loss + answerWeight * crossEntropy(logits: l, targets: answers) : loss
+        objective.backward()
         _ = clipGradNorm(optimizer.parameters.map(\.tensor), maxNorm: 1)
         optimizer.step(lrScale: schedule.multiplier(step: step))
         if (step + 1) % 100 == 0 || step + 1 == steps {

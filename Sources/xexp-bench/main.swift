@@ -11,14 +11,14 @@ import XexpPipeline
 ///                                             (read it with: python3 Tests/check_checkpoint.py <path>)
 ///     xexp-bench probe-lm <lm.safetensors> [--transcript]   per-family answers of an LM from a description (ContextProbe)
 ///     xexp-bench dump-corpus <count> [--start N] [--family F]  LM-pretraining samples as JSON lines
-///     xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG]
+///     xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG] [--answer-weight W]
 ///                                             this engine's side of Benchmarks/lm_corpus_torch.py
 let usage = """
 usage: xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--batch B] [--no-torch] [--torch-script PATH]
        xexp-bench write-checkpoint <path>
        xexp-bench probe-lm <lm.safetensors> [--transcript]
        xexp-bench dump-corpus <count> [--start N] [--family F]
-       xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG]
+       xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG] [--answer-weight W]
 """
 
 func listOption(_ args: [String], _ name: String, default value: [Int]) -> [Int] {
@@ -88,7 +88,8 @@ case "train-lm-corpus":
     }
     do {
         try trainOnDumpedCorpus(train: args[1], eval: args[2], steps: listOption(args, "--steps", default: [600])[0],
-                                batch: listOption(args, "--batch", default: [16])[0], lr: 1e-3, llm: llm)
+                                batch: listOption(args, "--batch", default: [16])[0], lr: 1e-3, llm: llm,
+                                answerWeight: Float(args.firstIndex(of: "--answer-weight").flatMap { i in i + 1 < args.count ? Double(args[i + 1]) : nil } ?? 0))
     } catch {
         FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
         exit(1)
