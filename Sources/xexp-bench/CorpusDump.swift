@@ -42,7 +42,7 @@ func dumpCorpus(count: Int, start: Int, family: QuestionFamily?, seed: UInt64 = 
 /// `xexp-bench train-lm-corpus`: the Swift side of `Benchmarks/lm_corpus_torch.py`: the same decoder, recipe and
 /// dumped corpus, trained by this engine, with the same held-out answer accuracy printed every 100 steps.
 func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: Int, batch: Int, lr: Double, llm: String,
-                         answerWeight: Float = 0) throws {
+                         answerWeight: Float = 0, from checkpointPath: String? = nil) throws {
     struct Row: Decodable { var tokens: [Int32]; var answers: [Int] }
     func read(_ path: String) throws -> [Row] {
         let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").enumerated().map { n, line in
@@ -58,9 +58,14 @@ func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: 
     let train = try read(trainPath), held = try read(evalPath)
     let config = try LanguageModelChoice.parse(llm, vocabSize: Tokenizer.standard.vocabularySize)
     var rng = Philox(seed: 0x4C4D)
-    let model = try LanguageModel(config: config, rng: &rng)
+    var model = try LanguageModel(config: config, rng: &rng)
+    if let checkpointPath {  // evaluate (or go on training) a saved LM, e.g. an `lm` job's lm.safetensors
+        let checkpoint = try Checkpoint.load(from: checkpointPath)
+        model = try LanguageModel(config: try JSONDecoder().decode(LLMConfig.self, from: Data(checkpoint.config.utf8)), rng: &rng)
+        try checkpoint.restore(into: model.weights.parameters)
+    }
     let optimizer = AdamW(groups: [ParameterGroup(model.weights.parameters, learningRate: lr, weightDecay: 0)])
-    let schedule = CosineWarmupSchedule(totalSteps: steps, warmupRatio: 0.03)
+    let schedule = CosineWarmupSchedule(totalSteps: max(1, steps), warmupRatio: 0.03)
     /// Logits and next-token targets: every token but `<bos>`, or (`answersOnly`) the answers — with their `<eot>`
     /// as `lm_answer_weight` weights them, or without it (`words`) as accuracy counts them.
     func logits(_ rows: [Row], answersOnly: Bool, words: Bool = true) -> (Tensor, [Int32], [Int32]) {
@@ -98,6 +103,7 @@ func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: 
             return Double(hit) / Double(max(1, total))
         }
     }
+    if steps == 0 { print("{\"step\": 0, \"answer_acc\": \(accuracy())}") }
     for step in 0..<steps {
         optimizer.zeroGrad()
         let rows = (0..<batch).map { train[(step * batch + $0) % train.count] }

@@ -18,7 +18,7 @@ usage: xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,2
        xexp-bench write-checkpoint <path>
        xexp-bench probe-lm <lm.safetensors> [--transcript]
        xexp-bench dump-corpus <count> [--start N] [--family F]
-       xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG] [--answer-weight W]
+       xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG] [--answer-weight W] [--from lm.safetensors]
 """
 
 func listOption(_ args: [String], _ name: String, default value: [Int]) -> [Int] {
@@ -87,9 +87,12 @@ case "train-lm-corpus":
         llm = args[i + 1]
     }
     do {
-        try trainOnDumpedCorpus(train: args[1], eval: args[2], steps: listOption(args, "--steps", default: [600])[0],
+        let steps = args.firstIndex(of: "--steps").flatMap { i in i + 1 < args.count ? Int(args[i + 1]) : nil } ?? 600
+        guard steps >= 0 else { print(usage); exit(2) }
+        try trainOnDumpedCorpus(train: args[1], eval: args[2], steps: steps,
                                 batch: listOption(args, "--batch", default: [16])[0], lr: 1e-3, llm: llm,
-                                answerWeight: Float(args.firstIndex(of: "--answer-weight").flatMap { i in i + 1 < args.count ? Double(args[i + 1]) : nil } ?? 0))
+                                answerWeight: Float(args.firstIndex(of: "--answer-weight").flatMap { i in i + 1 < args.count ? Double(args[i + 1]) : nil } ?? 0),
+                                from: args.firstIndex(of: "--from").flatMap { i in i + 1 < args.count ? args[i + 1] : nil })
     } catch {
         FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
         exit(1)
