@@ -55,14 +55,16 @@ public struct SyntheticData: Sendable {
         return Sample(image: renderer.render(scene), tokens: tokens, supervised: mask, sceneFingerprint: scene.contentFingerprint)
     }
 
-    /// The question–answer turns of an instruction or corpus sample.
-    public func turns(for scene: Scene, rng: inout SplitMix64) -> [QA] {
+    /// The question–answer turns of an instruction or corpus sample. With `focus`, that share of the turns is drawn
+    /// from its families instead (uniformly among them).
+    public func turns(for scene: Scene, rng: inout SplitMix64, focus: CorpusFocus? = nil) -> [QA] {
         let target = rng.int(in: turnsPerImage)
         var chosen: [QA] = []
         var attempts = 0
         while chosen.count < target && attempts < 6 * target {
             attempts += 1
-            let family = QuestionFamily.allCases[rng.weightedIndex(SyntheticData.familyWeights)]
+            var family = QuestionFamily.allCases[rng.weightedIndex(SyntheticData.familyWeights)]
+            if let focus, rng.bernoulli(Float(focus.share)) { family = focus.families[rng.int(below: focus.families.count)] }
             let qa: QA?
             if family.isMultipleChoiceOnly || (!family.isYesNo && rng.bernoulli(Float(multipleChoiceRate))) {
                 qa = factory.multipleChoice(family, scene: scene, rng: &rng, optionCount: rng.int(in: 2...4))
@@ -94,11 +96,12 @@ public struct SyntheticData: Sendable {
     /// turns, in the chat template. Every token but `<bos>` is supervised (plain language modelling).
     ///
     /// With `answersOnly`, only the answers and their `<eot>` are supervised: the probe of whether the LM answers
-    /// from the description in its context (the skill stage 2 must transfer to images).
-    public func corpusSample(_ index: Int, answersOnly: Bool = false) -> Sample {
+    /// from the description in its context (the skill stage 2 must transfer to images). With `focus`, part of the
+    /// turns come from the focus families (training only; probes and validation use the natural mix).
+    public func corpusSample(_ index: Int, answersOnly: Bool = false, focus: CorpusFocus? = nil) -> Sample {
         let scene = trainingScene(.corpus, index)
         var rng = SeedStream.generator(seed, "train.corpus.qa", index)
-        let turns = turns(for: scene, rng: &rng).map { ($0.question, $0.answer) }
+        let turns = turns(for: scene, rng: &rng, focus: focus).map { ($0.question, $0.answer) }
         let (tokens, answers) = template.chat(turns: turns, image: false, context: Captioner.caption(scene))
         var mask = [Bool](repeating: true, count: tokens.count)
         mask[0] = false
@@ -108,6 +111,34 @@ public struct SyntheticData: Sendable {
     public func captionSamples(_ range: Range<Int>) -> [Sample] { range.map(captionSample) }
     public func instructionSamples(_ range: Range<Int>) -> [Sample] { range.map(instructionSample) }
     public func corpusSamples(_ range: Range<Int>) -> [Sample] { range.map { corpusSample($0) } }
+}
+
+/// A corpus mix that over-asks some question families: `share` of the turns are drawn uniformly from `families`.
+/// Matching skills (existence, checks, option matching) form only after tens of thousands of answers each
+/// (`Benchmarks/lm_corpus_results.md`); the natural mix spreads answers over every family.
+public struct CorpusFocus: Sendable, Equatable {
+    public var families: [QuestionFamily]
+    public var share: Double
+
+    public init(families: [QuestionFamily], share: Double) {
+        precondition(!families.isEmpty && share > 0 && share < 1, "a focus needs families and a share in (0, 1)")
+        self.families = families
+        self.share = share
+    }
+
+    /// Parses `lm_focus`: comma-separated family names, or `none`. Nil for `none`; throws on an unknown name.
+    public static func families(_ text: String) throws -> [QuestionFamily]? {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if names.isEmpty || names == ["none"] { return nil }
+        return try names.map { name in
+            guard let family = QuestionFamily(rawValue: name) else {
+                throw FocusError(description: "unknown question family \"\(name)\"; valid: none, or a comma-separated list of \(QuestionFamily.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return family
+        }
+    }
+
+    public struct FocusError: Error, CustomStringConvertible { public var description: String }
 }
 
 public enum TrainingStream: String, CaseIterable, Sendable {

@@ -45,7 +45,7 @@ public struct XmodelPipeline: BuiltinPipeline {
     /// Parameters each stage reads, beyond its upstream jobs.
     static let reads: [(stage: String, parameters: [String])] = [
         ("vision", ["encoder", "data_seed", "preset", "vision_steps", "vision_lr"]),
-        ("lm", ["llm", "data_seed", "preset", "lm_steps", "lm_lr", "lm_answer_weight"]),
+        ("lm", ["llm", "data_seed", "preset", "lm_steps", "lm_lr", "lm_answer_weight", "lm_focus", "lm_focus_share"]),
         ("align", ["projector", "tokens", "seed", "data_seed", "preset", "align_lr", "align_batch", "align_epochs", "warmup_ratio", "weight_decay"]),
         ("finetune", ["seed", "data_seed", "preset", "finetune_lr", "finetune_batch", "finetune_epochs", "warmup_ratio", "weight_decay"]),
         ("eval", ["data_seed", "preset"]),
@@ -87,6 +87,8 @@ public struct XmodelPipeline: BuiltinPipeline {
         p["preset"] = .string("small")
         p["benchmarks"] = .string(BenchmarkName.allCases.map(\.rawValue).joined(separator: ","))
         p["data_seed"] = .number(0)
+        p["lm_focus"] = .string("none")
+        p["lm_focus_share"] = .number(0.5)
         for name in Hyperparameters.names { p[name] = .string("auto") }
         return p
     }
@@ -129,6 +131,12 @@ public struct XmodelPipeline: BuiltinPipeline {
         }
         for name in Hyperparameters.names {
             if let message = Hyperparameters.check(name, p[name]) { problems.append((name, message)) }
+        }
+        do { _ = try CorpusFocus.families(p["lm_focus"]?.description ?? "none") } catch {
+            problems.append(("lm_focus", "\(error)"))
+        }
+        if case .number(let d)? = p["lm_focus_share"], d > 0, d < 1 {} else {
+            problems.append(("lm_focus_share", "lm_focus_share must be a number in (0, 1) (the share of corpus turns asked from lm_focus), found \(p["lm_focus_share"]?.description ?? "nothing")"))
         }
         return problems
     }

@@ -131,3 +131,28 @@ func factoryAnswers() {
     // "red object" and "big object" fit two objects each, so they never refer
     #expect(!all(.position).keys.contains { $0.contains("the red object") || $0.contains("the big object") })
 }
+
+@Test("corpus focus: that share of turns comes from the focus families; without it the corpus is unchanged")
+func corpusFocus() throws {
+    let data = try SyntheticData(seed: 3)
+    let focus = CorpusFocus(families: [.existsShape, .readingCheck], share: 0.5)
+    var natural = 0, focused = 0, total = 0, focusedTotal = 0
+    for i in 0..<300 {
+        let scene = data.trainingScene(.corpus, i)
+        var a = SeedStream.generator(3, "test", i), b = a
+        let plain = data.turns(for: scene, rng: &a)
+        let more = data.turns(for: scene, rng: &b, focus: focus)
+        natural += plain.filter { focus.families.contains($0.family) }.count
+        focused += more.filter { focus.families.contains($0.family) }.count
+        total += plain.count
+        focusedTotal += more.count
+    }
+    // Natural mix: 2 of 23 families at weight 1 of ~27.6 (≈ 7 %); focused: about half the turns plus that.
+    let before = Double(natural) / Double(total), after = Double(focused) / Double(focusedTotal)
+    #expect(before < 0.12 && after > 0.45 && after < 0.65, "\(before) → \(after)")
+    #expect(data.corpusSample(7) == data.corpusSample(7, focus: nil))
+    #expect(data.corpusSample(7, focus: focus) != data.corpusSample(7))
+    #expect(try CorpusFocus.families("none") == nil)
+    #expect(try CorpusFocus.families("existsShape, readingCheck") == [.existsShape, .readingCheck])
+    #expect(throws: CorpusFocus.FocusError.self) { try CorpusFocus.families("existsShap") }
+}

@@ -37,6 +37,8 @@ struct PipelineDefinitionTests {
         (#"{"name": "x", "base": {"tokns": 4}}"#, "/base/tokns", "did you mean 'tokens'?"),
         (#"{"name": "x", "grid": {"align_lr": [0.001, 2]}}"#, "/grid/align_lr/1", "learning rate in (0, 1)"),
         (#"{"name": "x", "base": {"lm_answer_weight": -1}}"#, "/base/lm_answer_weight", "lm_answer_weight must be ≥ 0"),
+        (#"{"name": "x", "base": {"lm_focus": "existsObject,existsShap"}}"#, "/base/lm_focus", "unknown question family \"existsShap\""),
+        (#"{"name": "x", "base": {"lm_focus_share": 1}}"#, "/base/lm_focus_share", "must be a number in (0, 1)"),
     ]
 
     @Test(arguments: invalid)

@@ -95,6 +95,9 @@ enum PretrainStages {
         let steps = try s.int("lm_steps", auto: s.preset.lmSteps)
         let lr = try s.double("lm_lr", auto: s.preset.lmLR)
         let answerWeight = Float(try s.double("lm_answer_weight", auto: s.preset.lmAnswerWeight))
+        let focusFamilies: [QuestionFamily]?
+        do { focusFamilies = try CorpusFocus.families(try s.string("lm_focus")) } catch { throw StageFailure("lm_focus: \(error)") }
+        let focus = try focusFamilies.map { CorpusFocus(families: $0, share: try s.double("lm_focus_share", auto: 0.5)) }
         let batch = s.preset.lmBatch
         var rng = Philox(seed: s.dataSeed &+ 0x4C4D)  // "LM"
         let model = try LanguageModel(config: config, rng: &rng)
@@ -133,7 +136,7 @@ enum PretrainStages {
         }
         let final = try loop.run(metrics: metrics) { step in
             // Each sample generated once: the answers-only form, and from it the plain form (every token but `<bos>`).
-            let answers = (0..<batch).map { data.corpusSample(step * batch + $0, answersOnly: true) }
+            let answers = (0..<batch).map { data.corpusSample(step * batch + $0, answersOnly: true, focus: focus) }
             let plain = answers.map { sample in
                 var all = sample
                 all.supervised = [false] + Array(repeating: true, count: sample.tokens.count - 1)
