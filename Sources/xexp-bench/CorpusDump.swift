@@ -66,39 +66,33 @@ func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: 
     }
     let optimizer = AdamW(groups: [ParameterGroup(model.weights.parameters, learningRate: lr, weightDecay: 0)])
     let schedule = CosineWarmupSchedule(totalSteps: max(1, steps), warmupRatio: 0.03)
-    /// Logits and next-token targets: every token but `<bos>`, or (`answersOnly`) the answers — with their `<eot>`
-    /// as `lm_answer_weight` weights them, or without it (`words`) as accuracy counts them.
-    func logits(_ rows: [Row], answersOnly: Bool, words: Bool = true) -> (Tensor, [Int32], [Int32]) {
+    /// Logits and next-token targets: every token but `<bos>`, and the answers with their `<eot>` (as
+    /// `lm_answer_weight` weights them; accuracy skips the `<eot>`).
+    func logits(_ rows: [Row]) -> (logits: Tensor, all: [Int32], answers: [Int32]) {
         let length = rows.map(\.tokens.count).max()!
         var ids = [Int32](repeating: Tokenizer.padID, count: rows.count * length)
         var valid = [Bool](repeating: false, count: rows.count * length)
-        var targets = [Int32](repeating: -100, count: rows.count * length)
-        var answerTargets = targets
+        var all = [Int32](repeating: -100, count: rows.count * length)
+        var answers = all
         for (b, row) in rows.enumerated() {
             for (t, id) in row.tokens.enumerated() {
                 ids[b * length + t] = id
                 valid[b * length + t] = true
                 guard t + 1 < row.tokens.count else { continue }
-                let isAnswer = row.answers[t + 1] == 1 && (!words || row.tokens[t + 1] != Tokenizer.eotID)
-                if !answersOnly || isAnswer { targets[b * length + t] = row.tokens[t + 1] }
-                if isAnswer { answerTargets[b * length + t] = row.tokens[t + 1] }
+                all[b * length + t] = row.tokens[t + 1]
+                if row.answers[t + 1] == 1 { answers[b * length + t] = row.tokens[t + 1] }
             }
         }
         let out = model(model.embed(ids, shape: [rows.count, length]), keyPadding: valid)
-        return (out.reshaped([rows.count * length, config.vocabSize]), targets, answerTargets)
+        return (out.reshaped([rows.count * length, config.vocabSize]), all, answers)
     }
     func accuracy() -> Double {
         Autograd.noGrad {
             var (hit, total) = (0, 0)
             for k in stride(from: 0, to: held.count, by: 32) {
-                let (l, targets, _) = logits(Array(held[k..<min(held.count, k + 32)]), answersOnly: true)
-                let v = config.vocabSize
-                for (r, t) in targets.enumerated() where t != -100 {
-                    var best = 0
-                    for c in 1..<v where l.data[r * v + c] > l.data[r * v + best] { best = c }
-                    hit += best == Int(t) ? 1 : 0
-                    total += 1
-                }
+                let out = logits(Array(held[k..<min(held.count, k + 32)]))
+                let hits = StageSupport.answerTokenHits(logits: out.logits, targets: out.answers)
+                (hit, total) = (hit + hits.correct, total + hits.total)
             }
             return Double(hit) / Double(max(1, total))
         }
@@ -107,9 +101,9 @@ func trainOnDumpedCorpus(train trainPath: String, eval evalPath: String, steps: 
     for step in 0..<steps {
         optimizer.zeroGrad()
         let rows = (0..<batch).map { train[(step * batch + $0) % train.count] }
-        let (l, targets, answers) = logits(rows, answersOnly: false, words: false)
-        let loss = crossEntropy(logits: l, targets: targets)
-        let objective = answerWeight > 0 ? loss + answerWeight * crossEntropy(logits: l, targets: answers) : loss
+        let out = logits(rows)
+        let loss = crossEntropy(logits: out.logits, targets: out.all)
+        let objective = answerWeight > 0 ? loss + answerWeight * crossEntropy(logits: out.logits, targets: out.answers) : loss
         objective.backward()
         _ = clipGradNorm(optimizer.parameters.map(\.tensor), maxNorm: 1)
         optimizer.step(lrScale: schedule.multiplier(step: step))

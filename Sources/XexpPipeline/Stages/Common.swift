@@ -4,7 +4,7 @@ import XexpLearning
 import XexpModels
 
 /// Small pieces every stage shares.
-enum StageSupport {
+public enum StageSupport {
     /// Channels-last `[B, H, W, C]` images from the data library's CHW buffers.
     static func imageTensor(_ images: [ImageBuffer]) -> Tensor {
         let (h, w, c) = (images[0].height, images[0].width, ImageBuffer.channels)
@@ -27,7 +27,7 @@ enum StageSupport {
 
     /// Teacher-forced answer tokens: of the supervised targets other than `<eot>` (which is trivially predicted),
     /// how many the row-wise argmax of `[rows, vocab]` logits gets right.
-    static func answerTokenHits(logits: Tensor, targets: [Int32]) -> (correct: Int, total: Int) {
+    public static func answerTokenHits(logits: Tensor, targets: [Int32]) -> (correct: Int, total: Int) {
         var correct = 0, total = 0
         for (p, t) in zip(argmaxRows(logits), targets) where t != -100 && t != Tokenizer.eotID {
             total += 1

@@ -105,34 +105,37 @@ enum PretrainStages {
         let optimizer = AdamW(groups: [ParameterGroup(model.weights.parameters, learningRate: lr, weightDecay: 0)])
         let loop = TrainingLoop(name: "lm", totalSteps: steps, optimizer: optimizer, warmupRatio: 0.03,
                                 checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"))
+        /// Next-token targets of right-padded `samples` (`length` tokens each): a token where `supervised` marks the
+        /// next one, -100 elsewhere.
+        func targets(_ samples: [Sample], length: Int) -> [Int32] {
+            var targets = [Int32](repeating: -100, count: samples.count * length)
+            for (b, sample) in samples.enumerated() {
+                for t in 0..<(sample.tokens.count - 1) where sample.supervised[t + 1] { targets[b * length + t] = sample.tokens[t + 1] }
+            }
+            return targets
+        }
         func logitsAndTargets(_ samples: [Sample]) -> (Tensor, [Int32]) {
             let length = samples.map(\.tokens.count).max()!
             var ids = [Int32](repeating: Tokenizer.padID, count: samples.count * length)
             var valid = [Bool](repeating: false, count: samples.count * length)  // keyPadding: true = a real token
-            var targets = [Int32](repeating: -100, count: samples.count * length)
             for (b, sample) in samples.enumerated() {
                 for (t, id) in sample.tokens.enumerated() {
                     ids[b * length + t] = id
                     valid[b * length + t] = true
-                    if t + 1 < sample.tokens.count, sample.supervised[t + 1] { targets[b * length + t] = sample.tokens[t + 1] }
                 }
             }
             let logits = model(model.embed(ids, shape: [samples.count, length]), keyPadding: valid)
-            return (logits.reshaped([samples.count * length, config.vocabSize]), targets)
+            return (logits.reshaped([samples.count * length, config.vocabSize]), targets(samples, length: length))
         }
         /// Language modelling over every token, plus `answerWeight` times the mean loss over the answers alone
         /// (`answers`: the same samples with answers-only supervision). The objective to minimise, and the plain
         /// language-modelling loss that is reported (comparable across answer weights).
         func loss(_ samples: [Sample], answers: [Sample] = []) -> (objective: Tensor, reported: Double) {
-            let (logits, targets) = logitsAndTargets(samples)
-            let all = crossEntropy(logits: logits, targets: targets)
-            guard answerWeight > 0, !answers.isEmpty else { return (all, Double(all.item)) }
-            let length = logits.shape[0] / samples.count
-            var answerTargets = [Int32](repeating: -100, count: logits.shape[0])
-            for (b, sample) in answers.enumerated() {
-                for t in 0..<(sample.tokens.count - 1) where sample.supervised[t + 1] { answerTargets[b * length + t] = sample.tokens[t + 1] }
-            }
-            return (all + answerWeight * crossEntropy(logits: logits, targets: answerTargets), Double(all.item))
+            let (logits, all) = logitsAndTargets(samples)
+            let plain = crossEntropy(logits: logits, targets: all)
+            guard answerWeight > 0, !answers.isEmpty else { return (plain, Double(plain.item)) }
+            let answerTargets = targets(answers, length: logits.shape[0] / samples.count)
+            return (plain + answerWeight * crossEntropy(logits: logits, targets: answerTargets), Double(plain.item))
         }
         let final = try loop.run(metrics: metrics) { step in
             // Each sample generated once: the answers-only form, and from it the plain form (every token but `<bos>`).
