@@ -73,7 +73,7 @@ public struct TrainingLoop {
     /// previous one intact. Its metadata `config` holds the resume state: metric history and recent losses.
     func save(step: Int, metrics: MetricsLog, recent: [Double]) throws {
         let state = ResumeState(history: metrics.lines, recent: recent)
-        let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        let json = try StageSupport.checkpointJSON(state)
         try Checkpoint.save(to: checkpointURL.path, parameters: optimizer.parameters, optimizer: optimizer, step: step, config: json)
     }
 

@@ -43,6 +43,17 @@ struct PipelineSweepTests {
         second.write("tokens.json", Self.spec)
         #expect(try second.run(binary: releaseBinary, ["sweep", "tokens.json", "--jobs", "2"]).status == 0)
         #expect(try results(second) == expected)
+        // … and byte-identical model files (weights and their config metadata), job by job.
+        var compared = 0
+        for job in try FileManager.default.contentsOfDirectory(atPath: first.url.appendingPathComponent("Results/runs").path) {
+            for file in ["encoder.safetensors", "lm.safetensors", "model.safetensors"] where first.exists("Results/runs/\(job)/\(file)") {
+                let a = try Data(contentsOf: first.url.appendingPathComponent("Results/runs/\(job)/\(file)"))
+                let b = try Data(contentsOf: second.url.appendingPathComponent("Results/runs/\(job)/\(file)"))
+                #expect(a == b, "\(job)/\(file) differs between two runs from scratch")
+                compared += 1
+            }
+        }
+        #expect(compared == 6, "expected encoder, lm and two align + two finetune models")
 
         // Killed during finetune (checkpointing every step), then resumed: the same metrics.
         let third = Sandbox()
