@@ -73,6 +73,15 @@ struct PipelineDefinitionTests {
         #expect(sharedWithLLMs == 1 + 1 + 9)  // vision, the mini-xmodel-lm lm job, its XDP-at-144 chain
     }
 
+    /// The LM-corpus comparison's shipped row is `tokens-paper`'s 144-token trial: same encoder, LM and chain.
+    @Test func lmCorpusSweepReusesTheShippedPaperTrial() throws {
+        let corpus = try repositorySpec("lm-corpus-paper.json"), tokens = try repositorySpec("tokens-paper.json")
+        let byStage = Dictionary(grouping: corpus.graph.jobs, by: \.stage).mapValues(\.count)
+        #expect(byStage["vision"] == 1 && byStage["lm"] == 3 && byStage["finetune"] == 3)
+        let shared = Set(corpus.graph.jobs.map(\.id)).intersection(tokens.graph.jobs.map(\.id))
+        #expect(shared.count == 2 + 9)  // vision, the shipped lm job, its XDP-at-144 chain
+    }
+
     /// A new LM (its code version or preset numbers) reruns `lm` and everything after it, never the encoder.
     @Test func aStagesVersionReachesOnlyItAndItsDownstreamJobs() throws {
         let p = try repositorySpec("tokens.json")
