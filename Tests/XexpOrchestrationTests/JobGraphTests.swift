@@ -91,6 +91,30 @@ struct JobGraphTests {
         #expect(cost == ["train 1": 11, "train 8": 81, "eval 1": 1, "eval 8": 1])
     }
 
+    /// A shared job that gates every trial outranks a slightly longer per-trial chain when the slots are few (its
+    /// downstream work dominates), and not when there are slots for everything (the longest chain does).
+    @Test func priorityWeighsSharedWorkAgainstTheSlots() throws {
+        let trials = [1.0, 2.0, 3.0, 4.0].map { n in
+            var p = Parameters()
+            p["n"] = .number(n)
+            return Trial(parameters: p)
+        }
+        let stages = [
+            StageSpec(name: "encoder", command: ["true"], cost: { _ in 10 }),
+            StageSpec(name: "lm", command: ["true", "{n}"], cost: { _ in 11 }),
+            StageSpec(name: "train", command: ["true", "{n}"], after: ["encoder", "lm"], cost: { _ in 10 }),
+        ]
+        let graph = try JobGraph(stages: stages, trials: trials, specFile: "t.json")
+        let encoder = graph.jobs.first { $0.stage == "encoder" }!.id
+        let lm = graph.jobs.first { $0.stage == "lm" }!.id
+        let train = graph.jobs.first { $0.stage == "train" }!.id
+        #expect(graph.remainingCost[encoder] == 20 && graph.remainingCost[lm] == 21)
+        let two = graph.priority(slots: 2)
+        #expect(two[encoder] == 25 && two[lm] == 21 && two[train] == 10)  // (10 + 4 × 10) / 2; chains
+        let many = graph.priority(slots: 8)
+        #expect(many[encoder] == 20 && many[lm] == 21)
+    }
+
     @Test func missingParameterInAnIncludedTrialIsASpecError() throws {
         let text = #"{"name": "m", "grid": {"a": [1]}, "include": [{"b": 2}], "stages": [{"name": "s", "command": ["x", "{a}"]}]}"#
         #expect(throws: SpecError.self) { try plan(TempDir(), text) }

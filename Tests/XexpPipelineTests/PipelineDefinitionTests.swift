@@ -80,6 +80,10 @@ struct PipelineDefinitionTests {
         #expect(byStage["vision"] == 1 && byStage["lm"] == 3 && byStage["finetune"] == 3)
         let shared = Set(corpus.graph.jobs.map(\.id)).intersection(tokens.graph.jobs.map(\.id))
         #expect(shared.count == 2 + 9)  // vision, the shipped lm job, its XDP-at-144 chain
+        // On two slots the encoder (every trial waits on it) starts before any of the three LMs (one trial each).
+        let priority = corpus.graph.priority(slots: 2)
+        let vision = corpus.graph.jobs.first { $0.stage == "vision" }!.id
+        for lm in corpus.graph.jobs where lm.stage == "lm" { #expect(priority[vision]! > priority[lm.id]!) }
     }
 
     /// A new LM (its code version or preset numbers) reruns `lm` and everything after it, never the encoder.

@@ -155,4 +155,24 @@ public struct JobGraph: Sendable {
         }
         return length
     }
+
+    /// The order the local scheduler starts ready jobs in, with `slots` jobs at a time: the larger of a job's
+    /// costliest remaining chain and the total cost of it and everything downstream of it shared over the slots.
+    /// Both are lower bounds on the time from the job's start to the end of the sweep. The chain alone misjudges a
+    /// job that gates many trials: the one encoder every trial waits on would start after an LM only one trial
+    /// needs, leaving every trial waiting on the encoder at the end.
+    public func priority(slots: Int) -> [JobID: Double] {
+        let chain = remainingCost
+        let down = downstream
+        var below: [JobID: Set<JobID>] = [:]  // each job's transitive downstream jobs (shared ones counted once)
+        var priority: [JobID: Double] = [:]
+        for job in jobs.reversed() {
+            var set: Set<JobID> = []
+            for next in down[job.id] ?? [] { set.insert(next); set.formUnion(below[next] ?? []) }
+            below[job.id] = set
+            let work = job.cost + set.reduce(0) { $0 + (self[$1]?.cost ?? 0) }
+            priority[job.id] = max(chain[job.id] ?? job.cost, work / Double(max(1, slots)))
+        }
+        return priority
+    }
 }

@@ -83,7 +83,7 @@ public final class LocalScheduler: @unchecked Sendable {
         self.options = options
         self.baseEnvironment = environment
         self.observer = observer
-        self.priority = graph.remainingCost
+        self.priority = graph.priority(slots: options.slots)
         self.downstream = graph.downstream
         for job in graph.jobs where toRun.contains(job.id) {
             waitingOn[job.id] = job.upstream.filter { toRun.contains($0) }.count
