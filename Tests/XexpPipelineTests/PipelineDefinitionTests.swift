@@ -77,13 +77,18 @@ struct PipelineDefinitionTests {
     @Test func lmCorpusSweepReusesTheShippedPaperTrial() throws {
         let corpus = try repositorySpec("lm-corpus-paper.json"), tokens = try repositorySpec("tokens-paper.json")
         let byStage = Dictionary(grouping: corpus.graph.jobs, by: \.stage).mapValues(\.count)
-        #expect(byStage["vision"] == 1 && byStage["lm"] == 3 && byStage["finetune"] == 3)
+        #expect(byStage["vision"] == 1 && byStage["lm"] == 4 && byStage["finetune"] == 4)
         let shared = Set(corpus.graph.jobs.map(\.id)).intersection(tokens.graph.jobs.map(\.id))
         #expect(shared.count == 2 + 9)  // vision, the shipped lm job, its XDP-at-144 chain
-        // On two slots the encoder (every trial waits on it) starts before any of the three LMs (one trial each).
+        // On two slots the encoder (every trial waits on it) starts before the LMs of the preset's length (one trial
+        // each); the 4000-step LM's chain is longer still, so it starts first.
         let priority = corpus.graph.priority(slots: 2)
         let vision = corpus.graph.jobs.first { $0.stage == "vision" }!.id
-        for lm in corpus.graph.jobs where lm.stage == "lm" { #expect(priority[vision]! > priority[lm.id]!) }
+        let lms = corpus.graph.jobs.filter { $0.stage == "lm" }
+        let long = lms.filter { $0.parameters["lm_steps"] == .number(4000) }
+        #expect(long.count == 1)
+        for lm in lms where lm.id != long[0].id { #expect(priority[vision]! > priority[lm.id]!) }
+        #expect(priority[long[0].id]! > priority[vision]!)
     }
 
     /// A new LM (its code version or preset numbers) reruns `lm` and everything after it, never the encoder.
