@@ -25,7 +25,7 @@ public struct XmodelPipeline: BuiltinPipeline {
     /// `checkpointSeconds` is left out on purpose: resuming is exact, so it never changes results.
     static let presetFields: [String: @Sendable (Preset) -> String] = [
         "vision": { "vision \($0.visionSteps)x\($0.visionBatch) lr \($0.visionLR)" },
-        "lm": { "lm \($0.lmSteps)x\($0.lmBatch) lr \($0.lmLR) answer weight \($0.lmAnswerWeight)" },
+        "lm": { "lm \($0.lmSteps)x\($0.lmBatch) lr \($0.lmLR) answer weight \($0.lmAnswerWeight) focus \($0.lmFocus) share \($0.lmFocusShare)" },
         "align": { "captions \($0.captionImages) batch \($0.alignBatch) lr \($0.alignLR)" },
         "finetune": { "instructions \($0.instructImages) batch \($0.finetuneBatch) lr \($0.finetuneLR)" },
         "eval": { "eval \($0.evalSize)" },
@@ -87,8 +87,8 @@ public struct XmodelPipeline: BuiltinPipeline {
         p["preset"] = .string("small")
         p["benchmarks"] = .string(BenchmarkName.allCases.map(\.rawValue).joined(separator: ","))
         p["data_seed"] = .number(0)
-        p["lm_focus"] = .string("none")
-        p["lm_focus_share"] = .number(0.5)
+        p["lm_focus"] = .string("auto")
+        p["lm_focus_share"] = .string("auto")
         for name in Hyperparameters.names { p[name] = .string("auto") }
         return p
     }
@@ -132,11 +132,13 @@ public struct XmodelPipeline: BuiltinPipeline {
         for name in Hyperparameters.names {
             if let message = Hyperparameters.check(name, p[name]) { problems.append((name, message)) }
         }
-        do { _ = try CorpusFocus.families(p["lm_focus"]?.description ?? "none") } catch {
-            problems.append(("lm_focus", "\(error)"))
+        if p["lm_focus"] != .string("auto") {
+            do { _ = try CorpusFocus.families(p["lm_focus"]?.description ?? "none") } catch {
+                problems.append(("lm_focus", "\(error)"))
+            }
         }
-        if case .number(let d)? = p["lm_focus_share"], d > 0, d < 1 {} else {
-            problems.append(("lm_focus_share", "lm_focus_share must be a number in (0, 1) (the share of corpus turns asked from lm_focus), found \(p["lm_focus_share"]?.description ?? "nothing")"))
+        if case .number(let d)? = p["lm_focus_share"], d > 0, d < 1 {} else if p["lm_focus_share"] != .string("auto") {
+            problems.append(("lm_focus_share", "lm_focus_share must be a number in (0, 1) (the share of corpus turns asked from lm_focus) or \"auto\" (the preset's), found \(p["lm_focus_share"]?.description ?? "nothing")"))
         }
         return problems
     }

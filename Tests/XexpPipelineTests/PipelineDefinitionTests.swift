@@ -73,19 +73,20 @@ struct PipelineDefinitionTests {
         #expect(sharedWithLLMs == 1 + 1 + 9)  // vision, the mini-xmodel-lm lm job, its XDP-at-144 chain
     }
 
-    /// The LM-corpus comparison's shipped row is `tokens-paper`'s 144-token trial: same encoder, LM and chain.
-    @Test func lmCorpusSweepReusesTheShippedPaperTrial() throws {
+    /// The LM-corpus comparison's last row is the `paper` preset's own LM: `tokens-paper`'s 144-token trial, the same
+    /// encoder, LM and chain.
+    @Test func lmCorpusSweepReusesThePaperPresetTrial() throws {
         let corpus = try repositorySpec("lm-corpus-paper.json"), tokens = try repositorySpec("tokens-paper.json")
         let byStage = Dictionary(grouping: corpus.graph.jobs, by: \.stage).mapValues(\.count)
         #expect(byStage["vision"] == 1 && byStage["lm"] == 4 && byStage["finetune"] == 4)
         let shared = Set(corpus.graph.jobs.map(\.id)).intersection(tokens.graph.jobs.map(\.id))
-        #expect(shared.count == 2 + 9)  // vision, the shipped lm job, its XDP-at-144 chain
+        #expect(shared.count == 2 + 9)  // vision, the preset's lm job, its XDP-at-144 chain
         // On two slots the encoder (every trial waits on it) starts before the LMs of the preset's length (one trial
         // each); the 4000-step LM's chain is longer still, so it starts first.
         let priority = corpus.graph.priority(slots: 2)
         let vision = corpus.graph.jobs.first { $0.stage == "vision" }!.id
         let lms = corpus.graph.jobs.filter { $0.stage == "lm" }
-        let long = lms.filter { $0.parameters["lm_steps"] == .number(4000) }
+        let long = lms.filter { $0.parameters["lm_steps"] == .string("auto") }  // the preset's 4000 steps
         #expect(long.count == 1)
         for lm in lms where lm.id != long[0].id { #expect(priority[vision]! > priority[lm.id]!) }
         #expect(priority[long[0].id]! > priority[vision]!)
@@ -130,7 +131,8 @@ struct PipelineDefinitionTests {
             (\.evalSize, "eval"), (\.latencyQuestions, "latency"), (\.latencyWarmup, "latency"),
         ]
         let doubles: [(WritableKeyPath<Preset, Double>, String)] = [
-            (\.visionLR, "vision"), (\.lmLR, "lm"), (\.lmAnswerWeight, "lm"), (\.alignLR, "align"), (\.finetuneLR, "finetune"),
+            (\.visionLR, "vision"), (\.lmLR, "lm"), (\.lmAnswerWeight, "lm"), (\.lmFocusShare, "lm"), (\.alignLR, "align"),
+            (\.finetuneLR, "finetune"),
         ]
         let base = Preset.paper
         func changes(_ modified: Preset, only stage: String) -> Bool {
@@ -138,7 +140,10 @@ struct PipelineDefinitionTests {
         }
         for (path, stage) in ints { var p = base; p[keyPath: path] += 1; #expect(changes(p, only: stage), "\(path)") }
         for (path, stage) in doubles { var p = base; p[keyPath: path] += 0.5; #expect(changes(p, only: stage), "\(path)") }
-        let covered = ints.count + doubles.count + 2  // + name, checkpointSeconds (never changes results)
+        var focus = base
+        focus.lmFocus = "existsShape"
+        #expect(changes(focus, only: "lm"), "lmFocus")
+        let covered = ints.count + doubles.count + 1 + 2  // + lmFocus; + name, checkpointSeconds (never changes results)
         #expect(Mirror(reflecting: base).children.count == covered, "a Preset field is in no stage's salt")
     }
 

@@ -96,8 +96,9 @@ enum PretrainStages {
         let lr = try s.double("lm_lr", auto: s.preset.lmLR)
         let answerWeight = Float(try s.double("lm_answer_weight", auto: s.preset.lmAnswerWeight))
         let focusFamilies: [QuestionFamily]?
-        do { focusFamilies = try CorpusFocus.families(try s.string("lm_focus")) } catch { throw StageFailure("lm_focus: \(error)") }
-        let focus = try focusFamilies.map { CorpusFocus(families: $0, share: try s.double("lm_focus_share", auto: 0.5)) }
+        let focusText = try s.string("lm_focus")
+        do { focusFamilies = try CorpusFocus.families(focusText == "auto" ? s.preset.lmFocus : focusText) } catch { throw StageFailure("lm_focus: \(error)") }
+        let focus = try focusFamilies.map { CorpusFocus(families: $0, share: try s.double("lm_focus_share", auto: s.preset.lmFocusShare)) }
         let batch = s.preset.lmBatch
         var rng = Philox(seed: s.dataSeed &+ 0x4C4D)  // "LM"
         let model = try LanguageModel(config: config, rng: &rng)
