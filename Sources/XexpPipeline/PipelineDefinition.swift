@@ -134,7 +134,7 @@ public struct XmodelPipeline: BuiltinPipeline {
         }
         if p["lm_focus"] != .string("auto") {
             do { _ = try CorpusFocus.families(p["lm_focus"]?.description ?? "none") } catch {
-                problems.append(("lm_focus", "\(error)"))
+                problems.append(("lm_focus", "\(error), or \"auto\" (the preset's)"))
             }
         }
         if case .number(let d)? = p["lm_focus_share"], d > 0, d < 1 {} else if p["lm_focus_share"] != .string("auto") {

@@ -115,6 +115,20 @@ struct JobGraphTests {
         #expect(many[encoder] == 20 && many[lm] == 21)
     }
 
+    /// A job reached by two paths (a diamond) counts once in the downstream work.
+    @Test func priorityCountsSharedDescendantsOnce() throws {
+        let stages = [
+            StageSpec(name: "a", command: ["true"], cost: { _ in 1 }),
+            StageSpec(name: "b", command: ["true"], after: ["a"], cost: { _ in 2 }),
+            StageSpec(name: "c", command: ["true"], after: ["a"], cost: { _ in 3 }),
+            StageSpec(name: "d", command: ["true"], after: ["b", "c"], cost: { _ in 100 }),
+        ]
+        let graph = try JobGraph(stages: stages, trials: [Trial(parameters: Parameters())], specFile: "t.json")
+        let a = graph.jobs.first { $0.stage == "a" }!.id
+        #expect(graph.priority(slots: 1)[a] == 106)  // 1 + 2 + 3 + 100, not 206
+        #expect(graph.priority(slots: 2)[a] == 104)  // the chain a → c → d beats 106 / 2
+    }
+
     @Test func missingParameterInAnIncludedTrialIsASpecError() throws {
         let text = #"{"name": "m", "grid": {"a": [1]}, "include": [{"b": 2}], "stages": [{"name": "s", "command": ["x", "{a}"]}]}"#
         #expect(throws: SpecError.self) { try plan(TempDir(), text) }

@@ -81,7 +81,7 @@ struct PipelineDefinitionTests {
         #expect(byStage["vision"] == 1 && byStage["lm"] == 4 && byStage["finetune"] == 4)
         let shared = Set(corpus.graph.jobs.map(\.id)).intersection(tokens.graph.jobs.map(\.id))
         #expect(shared.count == 2 + 9)  // vision, the preset's lm job, its XDP-at-144 chain
-        // On two slots the encoder (every trial waits on it) starts before the LMs of the preset's length (one trial
+        // On two slots the encoder (every trial waits on it) starts before the 2000-step LMs (one trial
         // each); the 4000-step LM's chain is longer still, so it starts first.
         let priority = corpus.graph.priority(slots: 2)
         let vision = corpus.graph.jobs.first { $0.stage == "vision" }!.id
@@ -145,6 +145,15 @@ struct PipelineDefinitionTests {
         #expect(changes(focus, only: "lm"), "lmFocus")
         let covered = ints.count + doubles.count + 1 + 2  // + lmFocus; + name, checkpointSeconds (never changes results)
         #expect(Mirror(reflecting: base).children.count == covered, "a Preset field is in no stage's salt")
+    }
+
+    /// `"auto"` skips the spec check, so every preset's own corpus mix must be valid.
+    @Test func everyPresetsLMFocusIsValid() throws {
+        for preset in Preset.all {
+            _ = try CorpusFocus.families(preset.lmFocus)
+            #expect(preset.lmFocusShare > 0 && preset.lmFocusShare < 1, "\(preset.name)")
+        }
+        #expect(try CorpusFocus.families(Preset.paper.lmFocus)?.count == 7)
     }
 
     @Test func saltsNameOnlyTheirOwnPresetNumbers() {

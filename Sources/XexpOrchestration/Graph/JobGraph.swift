@@ -145,8 +145,8 @@ public struct JobGraph: Sendable {
     }
 
     /// Cost of the costliest chain of jobs from each job to the end of the graph (itself included; a job costs
-    /// ``Job/cost``, 1 unless its stage says otherwise): the scheduler starts the job with the most remaining work
-    /// first, so a sweep does not end with one long job running alone.
+    /// ``Job/cost``, 1 unless its stage says otherwise). The Slurm scheduler submits in this order, so a sweep does
+    /// not end with one long job running alone; the local one refines it with ``priority(slots:)``.
     public var remainingCost: [JobID: Double] {
         var length: [JobID: Double] = [:]
         let down = downstream

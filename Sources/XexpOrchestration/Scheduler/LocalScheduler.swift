@@ -37,8 +37,9 @@ public struct SchedulerSummary: Sendable, Equatable {
 /// Runs a job graph on this machine with a bounded number of concurrent processes.
 ///
 /// All state lives on one serial queue (`queue`); process waits happen on their own threads and hop back onto it.
-/// A job starts when its upstream jobs are done; among ready jobs, the one with the longest remaining path goes
-/// first, so long chains are not left for last.
+/// A job starts when its upstream jobs are done; among ready jobs, the one with the highest
+/// ``JobGraph/priority(slots:)`` goes first (its costliest chain, or its downstream work over the slots if larger),
+/// so long chains are not left for last and shared jobs that gate many trials start early.
 public final class LocalScheduler: @unchecked Sendable {
     private enum State { case idle, running, stopping, finished }
 

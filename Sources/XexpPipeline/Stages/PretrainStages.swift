@@ -98,7 +98,9 @@ enum PretrainStages {
         let focusFamilies: [QuestionFamily]?
         let focusText = try s.string("lm_focus")
         do { focusFamilies = try CorpusFocus.families(focusText == "auto" ? s.preset.lmFocus : focusText) } catch { throw StageFailure("lm_focus: \(error)") }
-        let focus = try focusFamilies.map { CorpusFocus(families: $0, share: try s.double("lm_focus_share", auto: s.preset.lmFocusShare)) }
+        let share = try s.double("lm_focus_share", auto: s.preset.lmFocusShare)
+        guard share > 0 && share < 1 else { throw StageFailure("lm_focus_share=\(share) must be in (0, 1) (the share of corpus turns asked from lm_focus)") }
+        let focus = focusFamilies.map { CorpusFocus(families: $0, share: share) }
         let batch = s.preset.lmBatch
         var rng = Philox(seed: s.dataSeed &+ 0x4C4D)  // "LM"
         let model = try LanguageModel(config: config, rng: &rng)
