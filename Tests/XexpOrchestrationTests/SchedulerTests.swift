@@ -51,6 +51,24 @@ struct SchedulerTests {
         #expect(events.startedStages.count == 6)
     }
 
+    /// On 2 slots, a job all 8 trials wait on (`enc`: chain 2, downstream work 9 / 2 = 4.5) starts before the
+    /// per-trial chains (chain 3), though their chains are longer: by chain alone it would start last.
+    @Test func aJobEveryTrialWaitsOnStartsFirstOnFewSlots() throws {
+        let dir = TempDir()
+        let events = EventLog()
+        try runSweep(dir, """
+            {"name": "t", "grid": {"i": [1, 2, 3, 4, 5, 6, 7, 8]},
+             "stages": [
+               {"name": "enc", "command": ["true"]},
+               {"name": "lm1", "command": ["true", "{i}"]},
+               {"name": "lm2", "after": ["lm1"], "command": ["true", "{i}"]},
+               {"name": "train", "after": ["enc", "lm2"], "command": ["true", "{i}"]}
+             ]}
+            """, slots: 2, observer: events.append)
+        #expect(events.startedStages.first == "enc")
+        #expect(events.startedStages.count == 1 + 8 * 3)
+    }
+
     @Test func failureBlocksDownstreamOnlyAndKeepsTheErrorTail() throws {
         let dir = TempDir()
         let (result, store) = try runSweep(dir, """
