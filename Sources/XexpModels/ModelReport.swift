@@ -85,11 +85,7 @@ public struct ModelReport: Codable, Sendable, Equatable {
     }
 
     /// One-line JSON (sorted keys).
-    public var json: String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! e.encode(self), as: UTF8.self)
-    }
+    public var json: String { try! sortedJSON() }
 }
 
 extension Int {

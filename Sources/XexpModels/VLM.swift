@@ -58,11 +58,7 @@ public struct VLMConfig: Codable, Sendable, Equatable {
     }
 
     /// The config as compact JSON (stored in checkpoints).
-    public func json() -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! e.encode(self), as: UTF8.self)
-    }
+    public func json() -> String { try! sortedJSON() }
 }
 
 /// Which parts train: stage 1 (feature alignment) trains the projector through the frozen LM; stage 2

@@ -88,7 +88,6 @@ public struct XmodelPipeline: BuiltinPipeline {
         p["benchmarks"] = .string(BenchmarkName.allCases.map(\.rawValue).joined(separator: ","))
         p["data_seed"] = .number(0)
         p["lm_focus"] = .string("auto")
-        p["lm_focus_share"] = .string("auto")
         for name in Hyperparameters.names { p[name] = .string("auto") }
         return p
     }
@@ -136,9 +135,6 @@ public struct XmodelPipeline: BuiltinPipeline {
             do { _ = try CorpusFocus.families(p["lm_focus"]?.description ?? "none") } catch {
                 problems.append(("lm_focus", "\(error), or \"auto\" (the preset's)"))
             }
-        }
-        if case .number(let d)? = p["lm_focus_share"], d > 0, d < 1 {} else if p["lm_focus_share"] != .string("auto") {
-            problems.append(("lm_focus_share", "lm_focus_share must be a number in (0, 1) (the share of corpus turns asked from lm_focus) or \"auto\" (the preset's), found \(p["lm_focus_share"]?.description ?? "nothing")"))
         }
         return problems
     }

@@ -68,7 +68,7 @@ public struct Preset: Sendable, Equatable {
 
 /// Training hyperparameters a spec may set; `"auto"` (the default) takes the preset's value.
 public enum Hyperparameters {
-    public static let names = ["vision_steps", "vision_lr", "lm_steps", "lm_lr", "lm_answer_weight", "align_lr", "align_batch", "align_epochs",
+    public static let names = ["vision_steps", "vision_lr", "lm_steps", "lm_lr", "lm_answer_weight", "lm_focus_share", "align_lr", "align_batch", "align_epochs",
                                "finetune_lr", "finetune_batch", "finetune_epochs", "warmup_ratio", "weight_decay"]
 
     static func check(_ name: String, _ value: ParameterValue?) -> String? {
@@ -82,6 +82,8 @@ public enum Hyperparameters {
             return d > 0 ? nil : "\(name) must be positive, found \(value)"
         case "warmup_ratio":
             return d >= 0 && d < 1 ? nil : "warmup_ratio must be in [0, 1), found \(value)"
+        case "lm_focus_share":
+            return d > 0 && d < 1 ? nil : "lm_focus_share must be a number in (0, 1) (the share of corpus turns asked from lm_focus), found \(value)"
         case "weight_decay", "lm_answer_weight":
             return d >= 0 ? nil : "\(name) must be ≥ 0, found \(value)"
         default:

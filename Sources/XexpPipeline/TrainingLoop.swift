@@ -1,5 +1,6 @@
 import Foundation
 import XexpLearning
+import XexpModels
 
 /// A resumable training loop: AdamW with a cosine-warmup schedule and gradient clipping, loss history as metrics,
 /// and a checkpoint (trainable weights, optimizer moments and step, RNG state, metric history) every few minutes.
@@ -73,7 +74,7 @@ public struct TrainingLoop {
     /// previous one intact. Its metadata `config` holds the resume state: metric history and recent losses.
     func save(step: Int, metrics: MetricsLog, recent: [Double]) throws {
         let state = ResumeState(history: metrics.lines, recent: recent)
-        let json = try StageSupport.checkpointJSON(state)
+        let json = try state.sortedJSON()
         try Checkpoint.save(to: checkpointURL.path, parameters: optimizer.parameters, optimizer: optimizer, step: step, config: json)
     }
 

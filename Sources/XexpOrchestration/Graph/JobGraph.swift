@@ -164,13 +164,14 @@ public struct JobGraph: Sendable {
     public func priority(slots: Int) -> [JobID: Double] {
         let chain = remainingCost
         let down = downstream
+        let cost = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.cost) })
         var below: [JobID: Set<JobID>] = [:]  // each job's transitive downstream jobs (shared ones counted once)
         var priority: [JobID: Double] = [:]
         for job in jobs.reversed() {
             var set: Set<JobID> = []
             for next in down[job.id] ?? [] { set.insert(next); set.formUnion(below[next] ?? []) }
             below[job.id] = set
-            let work = job.cost + set.reduce(0) { $0 + (self[$1]?.cost ?? 0) }
+            let work = job.cost + set.reduce(0) { $0 + (cost[$1] ?? 0) }
             priority[job.id] = max(chain[job.id] ?? job.cost, work / Double(max(1, slots)))
         }
         return priority

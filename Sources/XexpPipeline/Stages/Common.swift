@@ -5,14 +5,6 @@ import XexpModels
 
 /// Small pieces every stage shares.
 public enum StageSupport {
-    /// Compact JSON with sorted keys for checkpoint metadata: the same config always gives the same bytes, so two
-    /// runs of one job write byte-identical checkpoints (plain `JSONEncoder` orders keys arbitrarily per process).
-    static func checkpointJSON<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
     /// Channels-last `[B, H, W, C]` images from the data library's CHW buffers.
     static func imageTensor(_ images: [ImageBuffer]) -> Tensor {
         let (h, w, c) = (images[0].height, images[0].width, ImageBuffer.channels)

@@ -84,7 +84,7 @@ enum PretrainStages {
         }
         metrics.emit([("loss", loss)] + ["shape", "colour", "size", "digit"].enumerated().map { ("\($1)_acc", Double(correct[$0]) / Double(counted)) })
         try Checkpoint.save(to: context.file("encoder.safetensors").path, parameters: encoder.weights.parameters, step: steps,
-                            config: try StageSupport.checkpointJSON(config))
+                            config: try config.sortedJSON())
     }
 
     // MARK: - Language model
@@ -165,7 +165,7 @@ enum PretrainStages {
         metrics.emit([("loss", final), ("val_loss", validation), ("context_answer_acc", Double(correct) / Double(max(1, total))),
                       ("parameters", Double(config.parameterCount))] + ContextProbe.metrics(model, data: data))
         try Checkpoint.save(to: context.file("lm.safetensors").path, parameters: model.weights.parameters, step: steps,
-                            config: try StageSupport.checkpointJSON(config))
+                            config: try config.sortedJSON())
     }
 }
 
