@@ -39,7 +39,10 @@ public struct SchedulerSummary: Sendable, Equatable {
 /// All state lives on one serial queue (`queue`); process waits happen on their own threads and hop back onto it.
 /// A job starts when its upstream jobs are done; among ready jobs, the one with the highest
 /// ``JobGraph/priority(slots:)`` goes first (its costliest chain, or its downstream work over the slots if larger),
-/// so long chains are not left for last and shared jobs that gate many trials start early.
+/// so long chains are not left for last and shared jobs that gate many trials start early. One exception: a ready
+/// *result* job (one that reads an upstream job and that nothing reads, such as an evaluation) goes before all other
+/// ready work. Results are short, and running them as soon as their model exists means a sweep stopped at any point
+/// has evaluated every model it finished, rather than leaving all evaluations for the end.
 public final class LocalScheduler: @unchecked Sendable {
     private enum State { case idle, running, stopping, finished }
 
@@ -62,6 +65,7 @@ public final class LocalScheduler: @unchecked Sendable {
     private var isLaunching = false
     private let priority: [JobID: Double]
     private let downstream: [JobID: [JobID]]
+    private let results: Set<JobID>   // jobs that read an upstream job and that nothing reads: they go first
 
     private struct RunningJob {
         var pid: pid_t
@@ -86,6 +90,8 @@ public final class LocalScheduler: @unchecked Sendable {
         self.observer = observer
         self.priority = graph.priority(slots: options.slots)
         self.downstream = graph.downstream
+        let downstream = self.downstream
+        self.results = Set(graph.jobs.filter { !$0.upstream.isEmpty && (downstream[$0.id] ?? []).isEmpty }.map(\.id))
         for job in graph.jobs where toRun.contains(job.id) {
             waitingOn[job.id] = job.upstream.filter { toRun.contains($0) }.count
         }
@@ -127,8 +133,9 @@ public final class LocalScheduler: @unchecked Sendable {
         isLaunching = true
         defer { isLaunching = false }
         while state == .running, running.count < options.slots, !ready.isEmpty {
+            func key(_ id: JobID) -> (Int, Double) { (results.contains(id) ? 1 : 0, priority[id] ?? 0) }
             var best = 0
-            for i in 1..<ready.count where (priority[ready[i]] ?? 0) > (priority[ready[best]] ?? 0) { best = i }
+            for i in 1..<ready.count where key(ready[i]) > key(ready[best]) { best = i }
             let id = ready.remove(at: best)
             launch(graph[id]!)
         }
