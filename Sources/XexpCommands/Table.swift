@@ -28,5 +28,19 @@ struct Table: ParsableCommand {
             metrics = XmodelPipeline().headlineMetrics.filter(results.metricNames.contains)
         }
         print(SweepTable(results, metrics: metrics).report.render(format), terminator: "")
+        if metrics != nil, format == .text || format == .md, let line = Self.chanceLine(results) { print(format == .md ? "\n" + line : line) }
+    }
+
+    /// Under the headline table, each benchmark's chance level (its `chance` metric: uniform guessing), so that
+    /// "above chance" can be read off the table; a range where trials differ (another `data_seed` or `preset`).
+    static func chanceLine(_ results: InvocationResults) -> String? {
+        let benchmarks = XmodelPipeline().headlineMetrics.map { String($0.prefix { $0 != "." }) }.filter { $0 != "latency" }
+        let parts: [String] = benchmarks.compactMap { benchmark in
+            let values = results.trials.compactMap { $0.metrics["\(benchmark).chance"] }
+            guard let low = values.min(), let high = values.max() else { return nil }
+            func show(_ v: Double) -> String { String(format: v < 1 ? "%.2f" : "%.1f", v) }
+            return "\(benchmark) \(low == high ? show(low) : show(low) + "–" + show(high))"
+        }
+        return parts.isEmpty ? nil : "chance (uniform guessing): " + parts.joined(separator: ", ")
     }
 }

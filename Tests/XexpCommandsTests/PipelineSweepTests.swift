@@ -27,7 +27,12 @@ struct PipelineSweepTests {
         let table = try first.run(binary: releaseBinary, ["table", "tokens-smoke"])
         let header = table.stdout.split(separator: "\n").first.map(String.init) ?? ""
         #expect(header.hasPrefix("tokens  gqa.accuracy  sqa.accuracy  textvqa.accuracy  pope.f1  mme.total  mmbench.accuracy  latency.prefill_ms"), "\(table.stdout)")
+        // Under the headline table, each benchmark's chance level (POPE's is 50 by construction); not in CSV.
+        let chance = table.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(chance.hasPrefix("chance (uniform guessing): gqa "), "\(table.stdout)")
+        #expect(["sqa ", "textvqa ", "pope 50.0", "mme ", "mmbench "].allSatisfy(chance.contains), "\(chance)")
         let all = try first.run(binary: releaseBinary, ["table", "tokens-smoke", "--all-metrics", "--format", "csv"])
+        #expect(!all.stdout.contains("chance ("))
         for metric in ["vision.shape_acc", "lm.val_loss", "lm.context_answer_acc", "lm.context_acc.reading", "align.loss", "align.shuffled_image_loss", "finetune.loss", "finetune.heldout_answer_acc", "finetune.shuffled_image_answer_acc", "pope.adversarial.f1", "mme.existence", "latency.blas_threads", "latency.load_average"] {
             #expect(all.stdout.contains(metric), "missing \(metric)")
         }
