@@ -38,7 +38,7 @@ struct Table: ParsableCommand {
         let parts: [String] = benchmarks.compactMap { benchmark in
             let values = results.trials.compactMap { $0.metrics["\(benchmark).chance"] }
             guard let low = values.min(), let high = values.max() else { return nil }
-            func show(_ v: Double) -> String { String(format: v < 1 ? "%.2f" : "%.1f", v) }
+            func show(_ v: Double) -> String { String(format: high < 1 ? "%.2f" : "%.1f", v) }
             return "\(benchmark) \(low == high ? show(low) : show(low) + "–" + show(high))"
         }
         return parts.isEmpty ? nil : "chance (uniform guessing): " + parts.joined(separator: ", ")

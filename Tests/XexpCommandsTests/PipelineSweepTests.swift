@@ -31,8 +31,9 @@ struct PipelineSweepTests {
         let chance = table.stdout.split(separator: "\n").last.map(String.init) ?? ""
         #expect(chance.hasPrefix("chance (uniform guessing): gqa "), "\(table.stdout)")
         #expect(["sqa ", "textvqa ", "pope 50.0", "mme ", "mmbench "].allSatisfy(chance.contains), "\(chance)")
+        #expect(try first.run(binary: releaseBinary, ["table", "tokens-smoke", "--format", "md"]).stdout.hasSuffix("\n\n" + chance + "\n"))
+        #expect(try !first.run(binary: releaseBinary, ["table", "tokens-smoke", "--format", "csv"]).stdout.contains("chance"))
         let all = try first.run(binary: releaseBinary, ["table", "tokens-smoke", "--all-metrics", "--format", "csv"])
-        #expect(!all.stdout.contains("chance ("))
         for metric in ["vision.shape_acc", "lm.val_loss", "lm.context_answer_acc", "lm.context_acc.reading", "align.loss", "align.shuffled_image_loss", "finetune.loss", "finetune.heldout_answer_acc", "finetune.shuffled_image_answer_acc", "pope.adversarial.f1", "mme.existence", "latency.blas_threads", "latency.load_average"] {
             #expect(all.stdout.contains(metric), "missing \(metric)")
         }

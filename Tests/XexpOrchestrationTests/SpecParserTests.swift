@@ -17,7 +17,7 @@ struct SpecParserTests {
           "stages": [
             {"name": "prep", "command": ["echo", "{model}"]},
             {"name": "train", "after": ["prep"], "command": ["train", "--lr", "{lr}", "--data", "{prep.dir}", "--out", "{job.dir}"],
-             "env": {"WD": "{wd}", "N": 3}, "timeout": 2.5, "retries": 2}
+             "env": {"WD": "{wd}", "N": 3}, "timeout": 2.5, "retries": 2, "cost": 30}
           ]
         }
         """
@@ -39,6 +39,8 @@ struct SpecParserTests {
         #expect(spec.stages[1].env.map(\.value) == ["{wd}", "3"])
         #expect(spec.stages[1].timeout == 2.5)
         #expect(spec.stages[1].retries == 2)
+        #expect(spec.stages[1].cost?(Parameters()) == 30)
+        #expect(spec.stages[0].cost == nil)
     }
 
     @Test func seedsDefaultToZero() throws {
@@ -67,6 +69,7 @@ struct SpecParserTests {
         (#"{"name": "a", "stages": [{"name": "s", "command": "true"}]}"#, "/stages/0/command", "found a string"),
         (#"{"name": "a", "stages": [{"name": "s", "comand": ["true"]}]}"#, "/stages/0/comand", "did you mean 'command'?"),
         (#"{"name": "a", "stages": [{"name": "s", "command": ["true"], "timeout": -1}]}"#, "/stages/0/timeout", "positive number"),
+        (#"{"name": "a", "stages": [{"name": "s", "command": ["true"], "cost": "long"}]}"#, "/stages/0/cost", "positive number"),
         (#"{"name": "a", "stages": [{"name": "s", "command": ["true"], "retries": 1.5}]}"#, "/stages/0/retries", "non-negative integer"),
         (#"{"name": "a", "base": {"lr": 1}, "stages": [{"name": "s", "command": ["x", "{lf}"]}]}"#, "/stages/0/command/1", "did you mean {lr}?"),
         (#"{"name": "a", "stages": [{"name": "s", "command": ["x"], "env": {"A": "{nope}"}}]}"#, "/stages/0/env/A", "placeholder {nope} names no parameter"),

@@ -156,7 +156,8 @@ public struct JobGraph: Sendable {
         return length
     }
 
-    /// The order the local scheduler starts ready jobs in, with `slots` jobs at a time: the larger of a job's
+    /// The order the local scheduler starts ready jobs in (cheap result jobs aside, see ``LocalScheduler``), with
+    /// `slots` jobs at a time: the larger of a job's
     /// costliest remaining chain and the total cost of it and everything downstream of it shared over the slots.
     /// Both are lower bounds on the time from the job's start to the end of the sweep. The chain alone misjudges a
     /// job that gates many trials: the one encoder every trial waits on would start after an LM only one trial

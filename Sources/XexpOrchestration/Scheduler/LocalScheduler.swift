@@ -18,6 +18,9 @@ public struct SchedulerOptions: Sendable {
     public var cores: Int
     /// Seconds between SIGTERM and SIGKILL when a job is stopped.
     public var killGrace: Double
+    /// A ready result job (an evaluation: it reads an upstream job, nothing reads it) starts ahead of the
+    /// highest-priority ready job when its cost is at most this share of that job's priority.
+    public var cheapResultShare = 0.1
 
     public init(slots: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount, killGrace: Double = 5) {
         self.slots = max(1, slots)
@@ -40,9 +43,10 @@ public struct SchedulerSummary: Sendable, Equatable {
 /// A job starts when its upstream jobs are done; among ready jobs, the one with the highest
 /// ``JobGraph/priority(slots:)`` goes first (its costliest chain, or its downstream work over the slots if larger),
 /// so long chains are not left for last and shared jobs that gate many trials start early. One exception: a ready
-/// *result* job (one that reads an upstream job and that nothing reads, such as an evaluation) goes before all other
-/// ready work. Results are short, and running them as soon as their model exists means a sweep stopped at any point
-/// has evaluated every model it finished, rather than leaving all evaluations for the end.
+/// *result* job (one that reads an upstream job and that nothing in this run reads, such as an evaluation) goes
+/// first when its cost is at most ``SchedulerOptions/cheapResultShare`` of that top priority, so it delays the longest
+/// remaining work by little. By priority alone every evaluation would wait for the last training job: a sweep stopped
+/// early would have trained models but evaluated none of them.
 public final class LocalScheduler: @unchecked Sendable {
     private enum State { case idle, running, stopping, finished }
 
@@ -65,7 +69,7 @@ public final class LocalScheduler: @unchecked Sendable {
     private var isLaunching = false
     private let priority: [JobID: Double]
     private let downstream: [JobID: [JobID]]
-    private let results: Set<JobID>   // jobs that read an upstream job and that nothing reads: they go first
+    private let results: Set<JobID>   // jobs that read an upstream job and that nothing in this run reads
 
     private struct RunningJob {
         var pid: pid_t
@@ -91,7 +95,9 @@ public final class LocalScheduler: @unchecked Sendable {
         self.priority = graph.priority(slots: options.slots)
         self.downstream = graph.downstream
         let downstream = self.downstream
-        self.results = Set(graph.jobs.filter { !$0.upstream.isEmpty && (downstream[$0.id] ?? []).isEmpty }.map(\.id))
+        self.results = Set(graph.jobs.filter { job in
+            toRun.contains(job.id) && !job.upstream.isEmpty && !(downstream[job.id] ?? []).contains(where: toRun.contains)
+        }.map(\.id))
         for job in graph.jobs where toRun.contains(job.id) {
             waitingOn[job.id] = job.upstream.filter { toRun.contains($0) }.count
         }
@@ -133,9 +139,15 @@ public final class LocalScheduler: @unchecked Sendable {
         isLaunching = true
         defer { isLaunching = false }
         while state == .running, running.count < options.slots, !ready.isEmpty {
-            func key(_ id: JobID) -> (Int, Double) { (results.contains(id) ? 1 : 0, priority[id] ?? 0) }
+            func rank(_ id: JobID) -> Double { priority[id] ?? 0 }
             var best = 0
-            for i in 1..<ready.count where key(ready[i]) > key(ready[best]) { best = i }
+            for i in 1..<ready.count where rank(ready[i]) > rank(ready[best]) { best = i }
+            let limit = options.cheapResultShare * rank(ready[best])
+            var result: Int?
+            for (i, id) in ready.enumerated() where results.contains(id) && (graph[id]?.cost ?? 1) <= limit {
+                if result == nil || rank(id) > rank(ready[result!]) { result = i }
+            }
+            if let result { best = result }
             let id = ready.remove(at: best)
             launch(graph[id]!)
         }

@@ -41,8 +41,9 @@ public struct StageSpec: Sendable {
     public var identitySalt: String
     /// Built-in stages may apply to some trials only (e.g. a benchmark the trial does not list). Nil: every trial.
     public var appliesTo: (@Sendable (Parameters) -> Bool)?
-    /// A job's expected cost in any unit shared by all stages (built-in stages: estimated core-seconds). Used only
-    /// to order ready jobs, longest remaining work first. Nil: 1 (user command stages, whose cost xexp cannot know).
+    /// A job's expected cost in any unit shared by all stages (built-in stages: estimated core-seconds; command
+    /// stages: the spec's `cost`). Used only to order ready jobs: longest remaining work first, cheap result jobs
+    /// ahead of it (``LocalScheduler``). Nil: 1 (a command stage without `cost`).
     public var cost: (@Sendable (Parameters) -> Double)?
 
     public init(name: String, command: [String], after: [String] = [], env: [(key: String, value: String)] = [],

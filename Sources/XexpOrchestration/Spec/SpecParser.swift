@@ -6,7 +6,7 @@ import Foundation
 /// failure this tool exists to prevent. Every error names the file, the JSON pointer and the fix.
 public enum SpecParser {
     static let topLevelKeys = ["name", "description", "base", "grid", "zip", "include", "exclude", "seeds", "stages"]
-    static let stageKeys = ["name", "command", "after", "env", "timeout", "retries", "slurm"]
+    static let stageKeys = ["name", "command", "after", "env", "timeout", "retries", "cost", "slurm"]
 
     /// Loads and validates the spec at `url`. `displayPath` is how the file is named in errors (as the user typed it).
     public static func load(contentsOf url: URL, displayPath: String? = nil, pipeline: (any BuiltinPipeline)? = nil) throws(SpecError) -> ExperimentSpec {
@@ -275,9 +275,16 @@ struct Validator {
                 }
                 retries = Int(d)
             }
+            var cost: (@Sendable (Parameters) -> Double)?
+            if let c = item["cost"] {
+                guard case .number(let d) = c, d > 0, d.isFinite else {
+                    throw fail(p.appending("cost"), "cost must be a positive number (the job's expected run time in any unit shared by the stages, e.g. minutes), found \(c.jsonText)")
+                }
+                cost = { _ in d }
+            }
             // Slurm resources are read again by the Slurm backend (`ExperimentSpec.slurmResources`); here they are checked.
             if let r = item["slurm"] { _ = try SlurmResources(json: r, at: p.appending("slurm"), validator: self) }
-            stages.append(StageSpec(name: name, command: command, after: after, env: env, timeout: timeout, retries: retries))
+            stages.append(StageSpec(name: name, command: command, after: after, env: env, timeout: timeout, retries: retries, cost: cost))
         }
         try checkDependencies(stages, at: pointer)
         for (i, stage) in stages.enumerated() {
