@@ -28,14 +28,14 @@ struct Table: ParsableCommand {
             metrics = XmodelPipeline().headlineMetrics.filter(results.metricNames.contains)
         }
         print(SweepTable(results, metrics: metrics).report.render(format), terminator: "")
-        if metrics != nil, format == .text || format == .md, let line = Self.chanceLine(results) { print(format == .md ? "\n" + line : line) }
+        if let metrics, format == .text || format == .md, let line = Self.chanceLine(results, headline: metrics) { print(format == .md ? "\n" + line : line) }
     }
 
     /// Under the headline table, each benchmark's chance level (its `chance` metric: uniform guessing), so that
     /// "above chance" can be read off the table; a range where trials differ (another `data_seed` or `preset`).
-    static func chanceLine(_ results: InvocationResults) -> String? {
-        let benchmarks = XmodelPipeline().headlineMetrics.map { String($0.prefix { $0 != "." }) }.filter { $0 != "latency" }
-        let parts: [String] = benchmarks.compactMap { benchmark in
+    /// Columns without a `chance` metric (latency) are skipped.
+    static func chanceLine(_ results: InvocationResults, headline: [String]) -> String? {
+        let parts: [String] = headline.map { String($0.prefix { $0 != "." }) }.compactMap { benchmark in
             let values = results.trials.compactMap { $0.metrics["\(benchmark).chance"] }
             guard let low = values.min(), let high = values.max() else { return nil }
             func show(_ v: Double) -> String { String(format: high < 1 ? "%.2f" : "%.1f", v) }

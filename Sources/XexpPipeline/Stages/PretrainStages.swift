@@ -99,7 +99,7 @@ enum PretrainStages {
         let focusText = try s.string("lm_focus")
         do { focusFamilies = try CorpusFocus.families(focusText == "auto" ? s.preset.lmFocus : focusText) } catch { throw StageFailure("lm_focus: \(error)") }
         let share = try s.double("lm_focus_share", auto: s.preset.lmFocusShare)
-        guard share > 0 && share < 1 else { throw StageFailure("lm_focus_share=\(share) must be in (0, 1) (the share of corpus turns asked from lm_focus)") }
+        if let problem = Hyperparameters.check("lm_focus_share", .number(share)) { throw StageFailure(problem) }  // a worker run by hand
         let focus = focusFamilies.map { CorpusFocus(families: $0, share: share) }
         let batch = s.preset.lmBatch
         var rng = Philox(seed: s.dataSeed &+ 0x4C4D)  // "LM"
