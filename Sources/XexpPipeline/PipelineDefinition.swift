@@ -44,8 +44,8 @@ public struct XmodelPipeline: BuiltinPipeline {
 
     /// Parameters each stage reads, beyond its upstream jobs.
     static let reads: [(stage: String, parameters: [String])] = [
-        ("vision", ["encoder", "data_seed", "preset", "vision_steps", "vision_lr"]),
-        ("lm", ["llm", "data_seed", "preset", "lm_steps", "lm_lr", "lm_answer_weight", "lm_focus", "lm_focus_share"]),
+        ("vision", ["encoder", "data_seed", "preset", "vision_steps", "vision_batch", "vision_lr"]),
+        ("lm", ["llm", "data_seed", "preset", "lm_steps", "lm_batch", "lm_lr", "lm_answer_weight", "lm_focus", "lm_focus_share"]),
         ("align", ["projector", "tokens", "seed", "data_seed", "preset", "align_lr", "align_batch", "align_epochs", "warmup_ratio", "weight_decay"]),
         ("finetune", ["seed", "data_seed", "preset", "finetune_lr", "finetune_batch", "finetune_epochs", "warmup_ratio", "weight_decay"]),
         ("eval", ["data_seed", "preset"]),
@@ -62,8 +62,8 @@ public struct XmodelPipeline: BuiltinPipeline {
         }
         let tokens = number("tokens", 144)
         switch stage {
-        case "vision": return 0.04 * number("vision_steps", Double(preset.visionSteps)) * Double(preset.visionBatch)
-        case "lm": return 0.025 * number("lm_steps", Double(preset.lmSteps)) * Double(preset.lmBatch)
+        case "vision": return 0.04 * number("vision_steps", Double(preset.visionSteps)) * number("vision_batch", Double(preset.visionBatch))
+        case "lm": return 0.025 * number("lm_steps", Double(preset.lmSteps)) * number("lm_batch", Double(preset.lmBatch))
         case "align": return (0.022 + 1.25e-4 * tokens) * Double(preset.captionImages) * number("align_epochs", 1)
         case "finetune": return (0.03 + 1.3e-4 * tokens) * Double(preset.instructImages) * number("finetune_epochs", 1)
         case "latency": return (0.01 + 2e-5 * tokens) * Double(preset.latencyQuestions)

@@ -68,7 +68,7 @@ public struct Preset: Sendable, Equatable {
 
 /// Training hyperparameters a spec may set; `"auto"` (the default) takes the preset's value.
 public enum Hyperparameters {
-    public static let names = ["vision_steps", "vision_lr", "lm_steps", "lm_lr", "lm_answer_weight", "lm_focus_share", "align_lr", "align_batch", "align_epochs",
+    public static let names = ["vision_steps", "vision_batch", "vision_lr", "lm_steps", "lm_batch", "lm_lr", "lm_answer_weight", "lm_focus_share", "align_lr", "align_batch", "align_epochs",
                                "finetune_lr", "finetune_batch", "finetune_epochs", "warmup_ratio", "weight_decay"]
 
     static func check(_ name: String, _ value: ParameterValue?) -> String? {
@@ -76,7 +76,7 @@ public enum Hyperparameters {
         if case .string("auto") = value { return nil }
         guard case .number(let d) = value else { return "\(name) must be a number or \"auto\" (the preset's value), found \(value)" }
         switch name {
-        case "vision_steps", "lm_steps", "align_batch", "finetune_batch":
+        case "vision_steps", "vision_batch", "lm_steps", "lm_batch", "align_batch", "finetune_batch":
             return d == d.rounded() && d >= 1 ? nil : "\(name) must be a positive integer, found \(value)"
         case "align_epochs", "finetune_epochs":
             return d > 0 ? nil : "\(name) must be positive, found \(value)"

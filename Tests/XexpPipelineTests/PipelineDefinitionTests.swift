@@ -39,6 +39,8 @@ struct PipelineDefinitionTests {
         (#"{"name": "x", "base": {"lm_answer_weight": -1}}"#, "/base/lm_answer_weight", "lm_answer_weight must be ≥ 0"),
         (#"{"name": "x", "base": {"lm_focus": "existsObject,existsShap"}}"#, "/base/lm_focus", "unknown question family \"existsShap\""),
         (#"{"name": "x", "base": {"lm_focus_share": 1}}"#, "/base/lm_focus_share", "must be a number in (0, 1)"),
+        (#"{"name": "x", "grid": {"lm_batch": [32, 0.5]}}"#, "/grid/lm_batch/1", "lm_batch must be a positive integer, found 0.5"),
+        (#"{"name": "x", "base": {"vision_batch": 0}}"#, "/base/vision_batch", "vision_batch must be a positive integer"),
     ]
 
     @Test(arguments: invalid)
@@ -90,6 +92,19 @@ struct PipelineDefinitionTests {
         #expect(long.count == 1)
         for lm in lms where lm.id != long[0].id { #expect(priority[vision]! > priority[lm.id]!) }
         #expect(priority[long[0].id]! > priority[vision]!)
+    }
+
+    /// Pretraining batch sizes are spec parameters: one reaches its own stage (and what follows), not the other's.
+    @Test func pretrainingBatchesAreParametersOfTheirOwnStage() throws {
+        let base = try plan(#"{"name": "x"}"#)
+        let lmBatch = try plan(#"{"name": "x", "base": {"lm_batch": 32}}"#)
+        let visionBatch = try plan(#"{"name": "x", "base": {"vision_batch": 32}}"#)
+        func id(_ p: SweepPlan, _ stage: String) -> JobID { p.graph.trialJobs[0][stage]! }
+        #expect(id(lmBatch, "vision") == id(base, "vision") && id(lmBatch, "lm") != id(base, "lm"))
+        #expect(id(visionBatch, "lm") == id(base, "lm") && id(visionBatch, "vision") != id(base, "vision"))
+        let lm = lmBatch.graph.jobs.first { $0.stage == "lm" }!
+        #expect(lm.displayCommand.contains("lm_batch=32"))
+        #expect(XmodelPipeline.cost("lm", lm.parameters) == 2 * XmodelPipeline.cost("lm", base.graph.jobs.first { $0.stage == "lm" }!.parameters))
     }
 
     /// A new LM (its code version or preset numbers) reruns `lm` and everything after it, never the encoder.

@@ -38,7 +38,7 @@ enum PretrainStages {
         guard let config = EncoderRegistry.config(named: try s.string("encoder")) else { throw StageFailure("unknown encoder") }
         let steps = try s.int("vision_steps", auto: s.preset.visionSteps)
         let lr = try s.double("vision_lr", auto: s.preset.visionLR)
-        let batch = s.preset.visionBatch
+        let batch = try s.int("vision_batch", auto: s.preset.visionBatch)
         var rng = Philox(seed: s.dataSeed &+ 0x5649_5349_4F4E)  // "VISION"
         let encoder = try VisionEncoder(config: config, rng: &rng)
         let d = config.hiddenSize
@@ -101,7 +101,7 @@ enum PretrainStages {
         let share = try s.double("lm_focus_share", auto: s.preset.lmFocusShare)
         if let problem = Hyperparameters.check("lm_focus_share", .number(share)) { throw StageFailure(problem) }  // a worker run by hand
         let focus = focusFamilies.map { CorpusFocus(families: $0, share: share) }
-        let batch = s.preset.lmBatch
+        let batch = try s.int("lm_batch", auto: s.preset.lmBatch)
         var rng = Philox(seed: s.dataSeed &+ 0x4C4D)  // "LM"
         let model = try LanguageModel(config: config, rng: &rng)
         let data = try SyntheticData(seed: s.dataSeed)
