@@ -107,6 +107,20 @@ struct PipelineDefinitionTests {
         #expect(XmodelPipeline.cost("lm", lm.parameters) == 2 * XmodelPipeline.cost("lm", base.graph.jobs.first { $0.stage == "lm" }!.parameters))
     }
 
+    /// `small-lm.json`: its first row is the tokens sweep's 576-token trial; the two rows with the `paper` LM recipe
+    /// share that LM and stage 1 and differ from stage 2 on.
+    @Test func smallLMSweepSharesTheTokenTrialAndOneLargeLM() throws {
+        let small = try repositorySpec("small-lm.json"), tokens = try repositorySpec("tokens.json")
+        #expect(small.trials.count == 4)
+        let jobs = small.graph.trialJobs
+        let tokens576 = tokens.graph.trialJobs[0]  // the grid's first value
+        #expect(jobs[0] == tokens576)
+        #expect(jobs[2]["lm"] == jobs[3]["lm"] && jobs[2]["align"] == jobs[3]["align"] && jobs[2]["finetune"] != jobs[3]["finetune"])
+        #expect(Set(jobs.map { $0["lm"]! }).count == 3 && Set(jobs.map { $0["vision"]! }).count == 1)
+        let lm = small.graph.jobs.first { $0.id == jobs[2]["lm"]! }!
+        #expect(XmodelPipeline.cost("lm", lm.parameters) == 8 * XmodelPipeline.cost("lm", small.graph.jobs.first { $0.id == jobs[0]["lm"]! }!.parameters))
+    }
+
     /// A new LM (its code version or preset numbers) reruns `lm` and everything after it, never the encoder.
     @Test func aStagesVersionReachesOnlyItAndItsDownstreamJobs() throws {
         let p = try repositorySpec("tokens.json")
