@@ -42,7 +42,7 @@ public struct Preset: Sendable, Equatable {
     public static let smoke = Preset(name: "smoke", visionSteps: 8, visionBatch: 8, visionLR: 1e-3, lmSteps: 10, lmBatch: 8, lmLR: 1e-3,
                                      captionImages: 32, alignBatch: 8, alignLR: 1e-3, instructImages: 32, finetuneBatch: 8, finetuneLR: 4e-4,
                                      evalSize: 12, latencyQuestions: 3, latencyWarmup: 1, checkpointSeconds: 60)
-    /// A whole tokens sweep in ≤ 20 minutes on 2 cores (19 min 15 s measured from an empty store): the pretrained
+    /// A whole tokens sweep in ≤ 20 minutes on 2 cores (17 min 44 s measured from an empty store): the pretrained
     /// parts are shared (the encoder trains while the LM does, on the other core), and the trials split the rest.
     /// Vision gets 600 steps because at 200 its patch accuracy was mostly the background class (colour 0.80 → 0.998
     /// at 600), and an encoder that does not separate objects leaves nothing to ground on. Stage 2 runs at a higher
