@@ -144,10 +144,11 @@ public struct StageSettings: Sendable {
         return v
     }
 
+    /// A worker run by hand gets its values from `--set`, past the spec's validation: a hyperparameter is checked
+    /// here by the same rule (`Hyperparameters.check`), so `lm_batch=0` fails with the spec's message, not a crash.
     public func int(_ name: String, auto: Int) throws -> Int {
-        let v = try string(name)
-        if v == "auto" { return auto }
-        guard let d = Double(v), d == d.rounded() else { throw StageFailure("\(name)=\(v) is not an integer") }
+        let d = try double(name, auto: Double(auto))
+        guard d == d.rounded() else { throw StageFailure("\(name)=\(d) is not an integer") }
         return Int(d)
     }
 
@@ -155,6 +156,7 @@ public struct StageSettings: Sendable {
         let v = try string(name)
         if v == "auto" { return auto }
         guard let d = Double(v) else { throw StageFailure("\(name)=\(v) is not a number") }
+        if Hyperparameters.names.contains(name), let problem = Hyperparameters.check(name, .number(d)) { throw StageFailure(problem) }
         return d
     }
 

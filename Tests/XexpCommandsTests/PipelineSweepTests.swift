@@ -87,6 +87,29 @@ struct PipelineSweepTests {
         #expect(try results(third) == expected)
     }
 
+    /// A worker trains with the batch it is given (`lm_batch`), and one run by hand with a bad value fails with the
+    /// spec check's message instead of crashing.
+    @Test func workersHonourAndCheckTheLMBatch() throws {
+        let box = Sandbox()
+        func lm(batch: String) throws -> (RunResult, String) {
+            let dir = "lm-\(batch)"
+            let r = try box.run(binary: releaseBinary, ["worker", "lm", "--job-dir", box.url.appendingPathComponent(dir).path,
+                                                        "--set", "llm=mini-xmodel-lm", "--set", "data_seed=0", "--set", "preset=smoke",
+                                                        "--set", "lm_steps=4", "--set", "lm_batch=\(batch)", "--set", "lm_lr=auto",
+                                                        "--set", "lm_answer_weight=auto", "--set", "lm_focus=auto", "--set", "lm_focus_share=auto"])
+            return (r, box.read("\(dir)/metrics.jsonl"))
+        }
+        let (auto, autoMetrics) = try lm(batch: "auto")  // smoke's 8
+        let (eight, eightMetrics) = try lm(batch: "8")
+        let (three, threeMetrics) = try lm(batch: "3")
+        #expect(auto.status == 0 && eight.status == 0 && three.status == 0, "\(auto.stderr)\(eight.stderr)\(three.stderr)")
+        #expect(eightMetrics == autoMetrics && !autoMetrics.isEmpty)
+        #expect(threeMetrics != autoMetrics)
+        let (zero, _) = try lm(batch: "0")
+        #expect(zero.status != 0)
+        #expect(zero.stderr.contains("lm_batch must be a positive integer, found 0"), "\(zero.stderr)")
+    }
+
     @Test func invalidPipelineSpecsExitTwo() throws {
         let box = Sandbox()
         box.write("bad.json", #"{"name": "bad", "base": {"projector": "ldp", "preset": "smoke"}, "grid": {"tokens": [144, 576]}}"#)

@@ -100,7 +100,7 @@ struct PipelineDefinitionTests {
         let lmBatch = try plan(#"{"name": "x", "base": {"lm_batch": 32}}"#)
         let visionBatch = try plan(#"{"name": "x", "base": {"vision_batch": 32}}"#)
         func id(_ p: SweepPlan, _ stage: String) -> JobID { p.graph.trialJobs[0][stage]! }
-        #expect(id(lmBatch, "vision") == id(base, "vision") && id(lmBatch, "lm") != id(base, "lm"))
+        #expect(id(lmBatch, "vision") == id(base, "vision") && id(lmBatch, "lm") != id(base, "lm") && id(lmBatch, "align") != id(base, "align"))
         #expect(id(visionBatch, "lm") == id(base, "lm") && id(visionBatch, "vision") != id(base, "vision"))
         let lm = lmBatch.graph.jobs.first { $0.stage == "lm" }!
         #expect(lm.displayCommand.contains("lm_batch=32"))

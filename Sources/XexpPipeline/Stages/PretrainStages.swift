@@ -99,7 +99,6 @@ enum PretrainStages {
         let focusText = try s.string("lm_focus")
         do { focusFamilies = try CorpusFocus.families(focusText == "auto" ? s.preset.lmFocus : focusText) } catch { throw StageFailure("lm_focus: \(error)") }
         let share = try s.double("lm_focus_share", auto: s.preset.lmFocusShare)
-        if let problem = Hyperparameters.check("lm_focus_share", .number(share)) { throw StageFailure(problem) }  // a worker run by hand
         let focus = focusFamilies.map { CorpusFocus(families: $0, share: share) }
         let batch = try s.int("lm_batch", auto: s.preset.lmBatch)
         var rng = Philox(seed: s.dataSeed &+ 0x4C4D)  // "LM"
