@@ -44,11 +44,33 @@ struct SchedulerTests {
              "stages": [
                {"name": "short", "command": ["true", "{i}"]},
                {"name": "head", "command": ["true", "head", "{i}"]},
-               {"name": "tail", "after": ["head"], "command": ["true", "tail", "{i}"]}
+               {"name": "tail", "after": ["head"], "cost": 2, "command": ["true", "tail", "{i}"]}
              ]}
             """, slots: 1, observer: events.append)
+        // Remaining work: head 3, tail 2, short 1. No ties, so the order is fixed: the shortest work runs last.
+        #expect(events.startedStages.first == "head")
         #expect(Array(events.startedStages.prefix(2)) == ["head", "head"])
+        #expect(Array(events.startedStages.suffix(2)) == ["short", "short"])
         #expect(events.startedStages.count == 6)
+    }
+
+    /// On 2 slots, a job all 8 trials wait on (`enc`: chain 2, downstream work 9 / 2 = 4.5) starts before the
+    /// per-trial chains (chain 3), though their chains are longer: by chain alone it would start last. The `train`
+    /// result jobs (cost 1, over a tenth of the top priority) do not jump ahead of it.
+    @Test func aJobEveryTrialWaitsOnStartsFirstOnFewSlots() throws {
+        let dir = TempDir()
+        let events = EventLog()
+        try runSweep(dir, """
+            {"name": "t", "grid": {"i": [1, 2, 3, 4, 5, 6, 7, 8]},
+             "stages": [
+               {"name": "enc", "command": ["true"]},
+               {"name": "lm1", "command": ["true", "{i}"]},
+               {"name": "lm2", "after": ["lm1"], "command": ["true", "{i}"]},
+               {"name": "train", "after": ["enc", "lm2"], "command": ["true", "{i}"]}
+             ]}
+            """, slots: 2, observer: events.append)
+        #expect(events.startedStages.first == "enc")
+        #expect(events.startedStages.count == 1 + 8 * 3)
     }
 
     /// A cheap result job (it reads an upstream job, nothing reads it) runs as soon as its upstream is done, before
