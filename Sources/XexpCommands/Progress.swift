@@ -18,11 +18,11 @@ final class Progress: @unchecked Sendable {
 
     var elapsed: TimeInterval { Date().timeIntervalSince(start) }
 
-    func begin(toRun: Int, reused: Int, slots: Int) {
+    func begin(toRun: Int, reused: Int, cached: Int, slots: Int) {
         lock.lock(); defer { lock.unlock() }
         total = toRun
         self.reused = reused
-        write("sweep \(sweep): \(toRun) job(s) to run, \(reused) reused, \(slots) at a time\n")
+        write("sweep \(sweep): \(toRun) job(s) to run, \(reused - cached) reused, \(cached) cached, \(slots) at a time\n")
     }
 
     func handle(_ event: SchedulerEvent) {

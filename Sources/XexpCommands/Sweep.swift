@@ -26,6 +26,9 @@ struct Sweep: ParsableCommand {
     @Option(help: ArgumentHelp("Run this stage's jobs again even if done, and everything after them (repeatable).", valueName: "stage"))
     var rerun: [String] = []
 
+    @Option(help: ArgumentHelp("A job cache directory to serve finished jobs from, before the spec's own (repeatable; also $XEXP_CACHE, colon-separated).", valueName: "dir"))
+    var cache: [String] = []
+
     @OptionGroup var store: StoreOptions
 
     @OptionGroup(title: "Slurm") var slurm: SlurmArguments
@@ -43,7 +46,12 @@ struct Sweep: ParsableCommand {
             throw fail("--rerun \(stage): no such stage in \(spec); stages: \(plan.graph.stageOrder.joined(separator: ", "))", status: ExitStatus.usage)
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let options = SchedulerOptions(slots: jobs ?? cores, cores: cores)
+        var options = SchedulerOptions(slots: jobs ?? cores, cores: cores)
+        let numerics = plan.spec.pipeline?.numericsFingerprint
+        options.numerics = numerics
+        options.build = BuildInfo.current
+        let serving = CacheServing(caches: CacheOptions.caches(flags: cache, spec: plan.spec), numerics: numerics)
+        let notice: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("xexp: \($0)\n".utf8)) }
 
         if dryRun {
             // A dry run reads the store if there is one, to show what would be reused; it never creates one.
@@ -51,7 +59,11 @@ struct Sweep: ParsableCommand {
             if FileManager.default.fileExists(atPath: store.url.path) {
                 statuses = (try? store.openStore().statuses(of: plan.graph.jobs.map(\.id))) ?? [:]
             }
-            print(plan.describe(statuses: statuses, toRun: plan.jobsToRun(statuses: statuses, rerun: Set(rerun))), terminator: "")
+            let forced = plan.jobsToRun(statuses: Dictionary(uniqueKeysWithValues: plan.graph.jobs.map { ($0.id, .done) }), rerun: Set(rerun))
+            let hits = serving.find(plan.graph.jobs.filter { statuses[$0.id] != .done && !forced.contains($0.id) }, notice: notice)
+            let cached = hits.mapValues { CacheOptions.display($0.cache.directory) }
+            for id in cached.keys { statuses[id] = .done }
+            print(plan.describe(statuses: statuses, toRun: plan.jobsToRun(statuses: statuses, rerun: Set(rerun)), cached: cached), terminator: "")
             return
         }
 
@@ -61,6 +73,8 @@ struct Sweep: ParsableCommand {
         let store = try self.store.openStore()
         let runner = SweepRunner(plan: plan, store: store, options: options, rerun: Set(rerun))
         runner.backend = slurm.backendChoice
+        runner.cache = serving
+        runner.notice = notice
         let progress = Progress(sweep: plan.spec.name, interactive: isatty(STDERR_FILENO) == 1)
         let slurm = self.slurm
         let signals = Sweep.trapSignals { name in
@@ -70,15 +84,17 @@ struct Sweep: ParsableCommand {
 
         let result: SweepRunner.Result
         do {
-            result = try runner.run(invocationOptions: "jobs=\(options.slots)" + rerun.map { " rerun=\($0)" }.joined() + slurm.invocationOptions,
-                                    started: { toRun, reused in progress.begin(toRun: toRun, reused: reused, slots: slurm.isSlurm ? toRun : options.slots) },
+            result = try runner.run(invocationOptions: "jobs=\(options.slots)" + rerun.map { " rerun=\($0)" }.joined() + cache.map { " cache=\($0)" }.joined()
+                                        + slurm.invocationOptions,
+                                    started: { toRun, reused, cached in
+                                        progress.begin(toRun: toRun, reused: reused, cached: cached, slots: slurm.isSlurm ? toRun : options.slots) },
                                     observer: { progress.handle($0) })
         } catch let error as StoreError {
             throw fail(error.description, status: ExitStatus.failure)
         }
         progress.end()
         let s = result.summary
-        print("sweep \(plan.spec.name) (run \(result.seq)): \(result.totalJobs) jobs — \(s.done) ran, \(result.reused) reused, "
+        print("sweep \(plan.spec.name) (run \(result.seq)): \(result.totalJobs) jobs — \(s.done) ran, \(result.reused - result.cached) reused, \(result.cached) cached, "
               + "\(s.failed) failed, \(s.blocked) blocked, \(s.interrupted) interrupted; \(Progress.clock(progress.elapsed))")
         if result.leftOnSlurm > 0 {
             print("\(result.leftOnSlurm) job(s) left queued or running on Slurm: `xexp status \(plan.spec.name)` records them as they finish, "

@@ -38,9 +38,28 @@ public enum GEMM {
             return
         }
         let start = isProfiling ? DispatchTime.now().uptimeNanoseconds : 0
-        cblas_sgemm(
-            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        // OpenBLAS always runs single-threaded: its threaded GEMM gives other bits than its serial one (measured on
+        // 0.3.21, Haswell kernels), so a job's result would depend on the machine's cores. Large products are split
+        // instead into row blocks fixed by the shape alone, each one serial OpenBLAS call, spread over our workers:
+        // the same bits at any thread count.
+        _ = BLAS.singleThreaded
+        let blocks = rowBlocks(m: m, n: n, k: k)
+        if blocks == 1 {
+            call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        } else {
+            let size = (m + blocks - 1) / blocks
+            let body: (Int) -> Void = { block in
+                let lo = block * size, hi = min(m, lo + size)
+                guard lo < hi else { return }
+                // Row block [lo, hi) of C reads rows lo..<hi of op(A): rows of A, or columns when A is transposed.
+                call(transA, transB, hi - lo, n, k, alpha, a + (transA ? lo : lo * lda), lda, b, ldb, beta, c + lo * ldc, ldc)
+            }
+            if BLAS.inParallelRegion || BLAS.threadCount == 1 {
+                for block in 0..<blocks { body(block) }
+            } else {
+                Parallel.forEach(blocks, workers: Parallel.workers(for: blocks)) { block, _ in body(block) }
+            }
+        }
         if isProfiling {
             // Inside a parallel region each worker's time is divided by the worker count, so the total
             // approximates wall time spent in GEMM (exact when the workers are balanced).
@@ -54,42 +73,60 @@ public enum GEMM {
     }
 }
 
-/// The per-process thread knob. OpenBLAS at 2 threads is slower than at 1 on small products, so the
-/// scheduler chooses per job; set it once at process start. It bounds both OpenBLAS's threads and
-/// xexp's own parallel loops over attention heads (see `Parallel`).
+extension GEMM {
+    /// Products below this many multiply-adds run as one call: splitting them costs more than it saves.
+    static let splitThreshold = 1 << 21
+
+    /// Row blocks of a product, from its shape alone (never from the thread count): one for small products, else
+    /// up to 8 blocks of at least 32 rows.
+    @inline(__always)
+    static func rowBlocks(m: Int, n: Int, k: Int) -> Int {
+        guard m >= 64, m * n * k >= splitThreshold else { return 1 }
+        return min(8, m / 32)
+    }
+
+    @inline(__always)
+    static func call(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                     _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                     _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+/// The per-process thread knob; the scheduler chooses per job (set it once at process start). It bounds xexp's own
+/// parallel loops — row blocks of large products, attention heads, reductions (see `Parallel`) — and never changes
+/// a result: OpenBLAS itself always runs on one thread (see ``GEMM/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
 public enum BLAS {
     /// Threads this process may use (default: OpenBLAS's own default, usually the core count).
     public static var threadCount: Int {
         get { state.withLock { $0.budget } }
         set {
             precondition(newValue >= 1, "BLAS thread count must be ≥ 1, got \(newValue)")
-            state.withLock { s in
-                s.budget = newValue
-                if s.regions == 0 { openblas_set_num_threads(Int32(newValue)) }
-            }
+            state.withLock { $0.budget = newValue }
         }
     }
 
     struct State {
-        var budget = Int(openblas_get_num_threads())
-        /// Parallel regions currently running; while > 0 OpenBLAS is held at one thread.
+        var budget = max(1, Int(openblas_get_num_threads()))
+        /// Parallel regions currently running; inside one, products run serially on the worker's thread.
         var regions = 0
     }
     static let state = Locked(State())
 
-    static func enterParallelRegion() {
-        state.withLock { s in
-            if s.regions == 0 { openblas_set_num_threads(1) }
-            s.regions += 1
-        }
-    }
+    /// Pins OpenBLAS to one thread, once, before the first product (after reading its default as our budget).
+    static let singleThreaded: Bool = {
+        _ = state
+        openblas_set_num_threads(1)
+        return true
+    }()
 
-    static func leaveParallelRegion() {
-        state.withLock { s in
-            s.regions -= 1
-            if s.regions == 0 { openblas_set_num_threads(Int32(s.budget)) }
-        }
-    }
+    static var inParallelRegion: Bool { state.withLock { $0.regions > 0 } }
+
+    static func enterParallelRegion() { state.withLock { $0.regions += 1 } }
+
+    static func leaveParallelRegion() { state.withLock { $0.regions -= 1 } }
 }
 
 /// A value behind a lock.

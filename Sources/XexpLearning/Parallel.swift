@@ -50,6 +50,28 @@ enum Parallel {
 
     /// Workers to use for `units` independent items: the thread budget, at most one per item.
     static func workers(for units: Int) -> Int { max(1, min(units, BLAS.threadCount)) }
+
+    /// Partial sums per block for reductions. A sum over rows is split into this many contiguous blocks
+    /// (fewer when there are fewer rows), whatever the thread budget, and the block partials are added in
+    /// block order: the float result is then the same at 1, 2 or 64 threads, so a job's bits do not depend
+    /// on the machine's core count or `--jobs` (a job id must name one result).
+    static let reductionBlocks = 16
+
+    /// Calls `body(range, block)` for the fixed blocks of `0..<count` (see ``reductionBlocks``), spread over
+    /// `workers` threads. Returns the number of blocks, which callers size their partials with.
+    @discardableResult
+    static func reductionChunks(_ count: Int, workers: Int, _ body: (_ range: Range<Int>, _ block: Int) -> Void) -> Int {
+        let blocks = self.blocks(count)
+        let size = (count + blocks - 1) / max(blocks, 1)
+        forEach(blocks, workers: workers) { b, _ in
+            let lo = b * size, hi = min(count, lo + size)
+            if lo < hi { body(lo..<hi, b) }
+        }
+        return blocks
+    }
+
+    /// The number of reduction blocks for `count` rows: ``reductionBlocks``, at most one per row.
+    static func blocks(_ count: Int) -> Int { max(1, min(count, reductionBlocks)) }
 }
 
 /// Lets a non-Sendable closure cross into `concurrentPerform`; callers guarantee the work items touch

@@ -1,5 +1,6 @@
 import Foundation
 import XexpData
+import XexpLearning
 import XexpModels
 import XexpOrchestration
 
@@ -17,7 +18,7 @@ public struct XmodelPipeline: BuiltinPipeline {
     ///
     /// Versions are per stage so that, say, a new LM corpus reruns `lm` and everything after it but keeps the
     /// pretrained encoder (half an hour at the `paper` preset).
-    static let stageVersions: [String: Int] = ["vision": 2, "lm": 2, "align": 2, "finetune": 2, "eval": 2, "latency": 2]
+    static let stageVersions: [String: Int] = ["vision": 3, "lm": 3, "align": 3, "finetune": 3, "eval": 2, "latency": 2]
 
     /// The preset numbers each stage reads. A job names only its preset, not the numbers behind it, so they are
     /// part of its identity. A salt is per stage, not per preset, so it lists every preset's numbers: retuning
@@ -162,10 +163,25 @@ public struct XmodelPipeline: BuiltinPipeline {
                                     appliesTo: { p in (p["benchmarks"]?.description ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == name } },
                                     cost: { Self.cost(name, $0) }))
         }
-        stages.append(StageSpec(name: "latency", command: command("latency", upstream: ["finetune"]), after: ["finetune"], identitySalt: salt("latency"),
-                                cost: { Self.cost("latency", $0) }))
+        var latency = StageSpec(name: "latency", command: command("latency", upstream: ["finetune"]), after: ["finetune"], identitySalt: salt("latency"),
+                                cost: { Self.cost("latency", $0) })
+        // A wall-clock measurement belongs to the machine and the moment: never served from a job cache.
+        latency.cacheable = false
+        stages.append(latency)
+        // What a cache entry holds: the files downstream stages read (weights, not optimizer moments) and the
+        // predictions behind a score.
+        for i in stages.indices { stages[i].outputs = Self.outputs[stages[i].name] ?? ["predictions.jsonl"] }
         return stages
     }
+
+    /// The result files of each stage (benchmarks: `predictions.jsonl`).
+    static let outputs: [String: [String]] = [
+        "vision": ["encoder.safetensors"], "lm": ["lm.safetensors"], "align": ["model.safetensors"], "finetune": ["model.safetensors"],
+        "latency": [],
+    ]
+
+    /// The engine's numerics fingerprint (`Numerics.fingerprint`): what decides the stages' bits besides their inputs.
+    public var numericsFingerprint: String? { Numerics.fingerprint }
 }
 
 func hint(_ word: String, _ candidates: [String]) -> String {

@@ -35,7 +35,7 @@ struct CommandLineTests {
 
         let run = try box.run("sweep", "Experiments/example.json")
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("12 jobs — 12 ran, 0 reused, 0 failed"))
+        #expect(run.stdout.contains("12 jobs — 12 ran, 0 reused, 0 cached, 0 failed"))
         #expect(box.exists("Results/xexp.sqlite"))
 
         let again = try box.run("sweep", "Experiments/example.json")

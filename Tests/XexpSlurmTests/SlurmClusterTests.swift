@@ -14,7 +14,7 @@ struct SlurmClusterTests {
 
         let run = try slurm.run("sweep", "Experiments/example.json", "--backend", "slurm", "--time", "5", "--mem", "100M")
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("12 jobs — 12 ran, 0 reused, 0 failed, 0 blocked, 0 interrupted"))
+        #expect(run.stdout.contains("12 jobs — 12 ran, 0 reused, 0 cached, 0 failed, 0 blocked, 0 interrupted"))
         #expect(try local.run("sweep", "Experiments/example.json").status == 0)
 
         // Full precision, every metric line's last value: the backends must agree to the bit.
@@ -44,7 +44,7 @@ struct SlurmClusterTests {
         let r = try box.run("sweep", "f.json", "--backend", "slurm")
         #expect(r.status == 1)
         #expect(r.stdout.contains("5 ran") == false)
-        #expect(r.stdout.contains("6 jobs — 3 ran, 0 reused, 1 failed, 2 blocked, 0 interrupted"), "\(r.stdout)")
+        #expect(r.stdout.contains("6 jobs — 3 ran, 0 reused, 0 cached, 1 failed, 2 blocked, 0 interrupted"), "\(r.stdout)")
 
         let status = try box.run("status", "f")
         #expect(status.stdout.contains("failed  a"))

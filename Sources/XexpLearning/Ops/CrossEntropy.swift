@@ -17,20 +17,23 @@ public func crossEntropy(logits: Tensor, targets: [Int32], ignoreIndex: Int32 = 
     let used = targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
     let lse = UnsafeMutablePointer<Float>.allocate(capacity: max(rows, 1))
     let workers = Parallel.workers(count: rows, elements: rows * v)
-    var partial = [Double](repeating: 0, count: workers)
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * v)
+    // One partial sum per fixed block of rows, added in block order: the loss's bits do not depend on the
+    // thread count (see Parallel.reductionBlocks). Each block has its own exp scratch row.
+    let blocks = Parallel.blocks(rows)
+    var partial = [Double](repeating: 0, count: blocks)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blocks * v)
     defer { scratch.deallocate() }
     partial.withUnsafeMutableBufferPointer { part in
-        Parallel.chunks(rows, workers: workers) { range, w in
+        _ = Parallel.reductionChunks(rows, workers: workers) { range, b in
             var acc = 0.0
             for r in range where targets[r] != ignoreIndex {
                 let xr = px + r * v
                 let m = vmax(xr, v)
-                let s = expShifted(xr, scratch + w * v, v, shift: m)
+                let s = expShifted(xr, scratch + b * v, v, shift: m)
                 lse[r] = m + logf(s)
                 acc += Double(lse[r] - xr[Int(targets[r])])
             }
-            part[w] = acc
+            part[b] = acc
         }
     }
     let total = partial.reduce(0, +)

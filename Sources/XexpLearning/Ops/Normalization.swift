@@ -24,9 +24,11 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float = 1e-5) -> Tensor {
     return y.record([x, weight]) { g in
         let pg = g.data, ps = rstd.data
         let gx = x.requiresGrad ? x.gradPointer() : nil
-        // Weight gradients are summed over rows: one partial row per worker, reduced at the end.
-        let partial = weight.requiresGrad ? Tensor.zeros([workers, d]) : nil
-        Parallel.chunks(rows, workers: workers) { range, w in
+        // Weight gradients are summed over rows: one partial row per fixed block of rows (not per worker,
+        // so the sum's order does not depend on the thread count), reduced in block order at the end.
+        let blocks = Parallel.blocks(rows)
+        let partial = weight.requiresGrad ? Tensor.zeros([blocks, d]) : nil
+        Parallel.reductionChunks(rows, workers: workers) { range, w in
             let gw = partial.map { $0.data + w * d }
             for r in range {
                 let xr = px + r * d, gr = pg + r * d, s = ps[r]
@@ -43,7 +45,7 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float = 1e-5) -> Tensor {
         }
         if let partial {
             let gw = weight.gradPointer()
-            for w in 0..<workers { for j in 0..<d { gw[j] += partial.data[w * d + j] } }
+            for w in 0..<blocks { for j in 0..<d { gw[j] += partial.data[w * d + j] } }
         }
     }
 }
@@ -74,10 +76,12 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
     return y.record([x, weight, bias]) { g in
         let pg = g.data, ps = stats.data
         let gx = x.requiresGrad ? x.gradPointer() : nil
-        // Weight and bias gradients are sums over rows: per-worker partial rows, reduced at the end.
+        // Weight and bias gradients are sums over rows: partial rows per fixed block of rows (independent of
+        // the thread count, as in rmsNorm), reduced in block order at the end.
         let needParams = weight.requiresGrad || bias.requiresGrad
-        let partial = needParams ? Tensor.zeros([workers, 2, d]) : nil
-        Parallel.chunks(rows, workers: workers) { range, w in
+        let blocks = Parallel.blocks(rows)
+        let partial = needParams ? Tensor.zeros([blocks, 2, d]) : nil
+        Parallel.reductionChunks(rows, workers: workers) { range, w in
             let gw = partial.map { $0.data + w * 2 * d }, gb = gw.map { $0 + d }
             for r in range {
                 let xr = px + r * d, gr = pg + r * d
@@ -101,11 +105,11 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
             let pp = partial.data
             if weight.requiresGrad {
                 let gw = weight.gradPointer()
-                for w in 0..<workers { for j in 0..<d { gw[j] += pp[w * 2 * d + j] } }
+                for w in 0..<blocks { for j in 0..<d { gw[j] += pp[w * 2 * d + j] } }
             }
             if bias.requiresGrad {
                 let gb = bias.gradPointer()
-                for w in 0..<workers { for j in 0..<d { gb[j] += pp[w * 2 * d + d + j] } }
+                for w in 0..<blocks { for j in 0..<d { gb[j] += pp[w * 2 * d + d + j] } }
             }
         }
     }

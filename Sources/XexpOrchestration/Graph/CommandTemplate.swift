@@ -58,6 +58,13 @@ public struct CommandTemplate: Sendable, Equatable {
         return isIdentifier(inner) ? .parameter(inner) : nil
     }
 
+    /// The text when the template has no placeholder at all, else nil.
+    public var literalText: String? {
+        if pieces.isEmpty { return "" }
+        if pieces.count == 1, case .literal(let text) = pieces[0] { return text }
+        return nil
+    }
+
     public var references: [Reference] {
         pieces.compactMap { if case .reference(let r) = $0 { return r } else { return nil } }
     }

@@ -21,6 +21,12 @@ public struct Job: Sendable {
     public var retries: Int
     /// Expected cost (``StageSpec/cost``); orders ready jobs only, never part of the identity.
     public var cost: Double = 1
+    /// What a cache entry of this job holds (``StageSpec/outputs``), and whether it may come from a cache at all.
+    public var outputs: [String]?
+    public var cacheable = true
+
+    /// A built-in pipeline stage (it runs this xexp binary as a worker), whose bits depend on xexp's numerics.
+    public var isBuiltin: Bool { command.first?.literalText == selfExecutablePlaceholder }
 
     /// The argv and environment with every placeholder resolved against a runs directory.
     public func resolved(runsDirectory: URL) -> (argv: [String], env: [(String, String)]) {
@@ -82,6 +88,8 @@ public struct JobGraph: Sendable {
                               upstreamByStage: upstreamByStage, upstream: stage.after.compactMap { mine[$0] }.sorted(),
                               timeout: stage.timeout, retries: stage.retries)
                 job.cost = stage.cost?(trial.parameters) ?? 1
+                job.outputs = stage.outputs
+                job.cacheable = stage.cacheable
                 for case .parameter(let name) in (templates + env.map(\.value)).flatMap(\.references)
                 where trial.parameters[name] == nil {
                     throw SpecError(file: specFile, location: pointer.description,
@@ -133,6 +141,17 @@ public struct JobGraph: Sendable {
                 placed.insert(stage.name)
                 result.append(stage)
             }
+        }
+        return result
+    }
+
+    /// `ids` and every job upstream of them, transitively.
+    public func closure(upstreamOf ids: Set<JobID>) -> Set<JobID> {
+        var result = Set<JobID>()
+        var frontier = Array(ids)
+        while let next = frontier.popLast() {
+            guard result.insert(next).inserted else { continue }
+            frontier += self[next]?.upstream ?? []
         }
         return result
     }

@@ -21,6 +21,10 @@ public struct SchedulerOptions: Sendable {
     /// A ready result job (an evaluation: it reads an upstream job, nothing reads it) starts ahead of the
     /// highest-priority ready job when its cost is at most this share of that job's priority.
     public var cheapResultShare = 0.1
+    /// The numerics fingerprint of built-in stages (``BuiltinPipeline/numericsFingerprint``) and the xexp build,
+    /// recorded with every attempt.
+    public var numerics: String?
+    public var build: String?
 
     public init(slots: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount, killGrace: Double = 5) {
         self.slots = max(1, slots)
@@ -194,7 +198,9 @@ public final class LocalScheduler: @unchecked Sendable {
             return
         }
         let attempt: Int
-        do { attempt = try store.markRunning(job.id, pid: pid, invocation: invocation) } catch {
+        let provenance = AttemptProvenance(threads: options.threadsPerJob, numerics: job.isBuiltin ? options.numerics : nil,
+                                           toolkitVersion: toolkitVersion, build: options.build)
+        do { attempt = try store.markRunning(job.id, pid: pid, invocation: invocation, provenance: provenance) } catch {
             // The store is unusable: stop everything rather than run jobs whose results cannot be recorded.
             kill(-pid, SIGKILL)
             running[job.id] = RunningJob(pid: pid, attempt: 0, stderrOffset: 0, stopped: true)

@@ -20,6 +20,10 @@ public protocol BuiltinPipeline: Sendable {
     /// The stages for these trials. A stage's `appliesTo` may leave it out of some trials (e.g. a benchmark a
     /// trial does not list). Stage identity should carry a version of the pipeline's code in `identitySalt`.
     func stages(for trials: [Trial]) -> [StageSpec]
+
+    /// What decides the stages' bits besides their inputs (library versions, kernels, engine version): recorded per
+    /// attempt and in cache manifests; a cache entry made under another fingerprint is not served.
+    var numericsFingerprint: String? { get }
 }
 
 /// argv[0] of built-in stages: replaced at launch by the path of the running `xexp` binary, and left as is in job
@@ -41,4 +45,8 @@ extension ExperimentSpec {
         if base[name] != nil { return JSONPointer(["base", name]) }
         return JSONPointer(["base"])
     }
+}
+
+extension BuiltinPipeline {
+    public var numericsFingerprint: String? { nil }
 }

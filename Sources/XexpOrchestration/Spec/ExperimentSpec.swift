@@ -22,6 +22,8 @@ public struct ExperimentSpec: Sendable {
     public var sourceText: String
     /// Set when the spec has no `stages`: the built-in pipeline provides them per trial.
     public var pipeline: (any BuiltinPipeline)? = nil
+    /// Job caches the spec lists (`"cache": ["../Results/cache"]`), resolved against the spec's directory.
+    public var caches: [URL] = []
 
     public var directory: URL { fileURL.deletingLastPathComponent() }
 }
@@ -45,6 +47,11 @@ public struct StageSpec: Sendable {
     /// stages: the spec's `cost`). Used only to order ready jobs: longest remaining work first, cheap result jobs
     /// ahead of it (``LocalScheduler``). Nil: 1 (a command stage without `cost`).
     public var cost: (@Sendable (Parameters) -> Double)?
+    /// The files of a finished job that a cache entry holds (besides `metrics.jsonl`), relative to its directory.
+    /// Nil: every file the job left, logs and xexp's own bookkeeping aside (``JobCache``).
+    public var outputs: [String]?
+    /// False for stages whose results must never come from a cache (wall-clock measurements such as latency).
+    public var cacheable = true
 
     public init(name: String, command: [String], after: [String] = [], env: [(key: String, value: String)] = [],
                 timeout: Double? = nil, retries: Int = 0, identitySalt: String = "", appliesTo: (@Sendable (Parameters) -> Bool)? = nil,

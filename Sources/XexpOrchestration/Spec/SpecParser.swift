@@ -5,8 +5,8 @@ import Foundation
 /// Validation is exhaustive on purpose: a sweep that fails after an hour because of a typo in its last stage is the
 /// failure this tool exists to prevent. Every error names the file, the JSON pointer and the fix.
 public enum SpecParser {
-    static let topLevelKeys = ["name", "description", "base", "grid", "zip", "include", "exclude", "seeds", "stages"]
-    static let stageKeys = ["name", "command", "after", "env", "timeout", "retries", "cost", "slurm"]
+    static let topLevelKeys = ["name", "description", "base", "grid", "zip", "include", "exclude", "seeds", "stages", "cache"]
+    static let stageKeys = ["name", "command", "after", "env", "timeout", "retries", "cost", "slurm", "cache", "outputs"]
 
     /// Loads and validates the spec at `url`. `displayPath` is how the file is named in errors (as the user typed it).
     public static func load(contentsOf url: URL, displayPath: String? = nil, pipeline: (any BuiltinPipeline)? = nil) throws(SpecError) -> ExperimentSpec {
@@ -202,6 +202,16 @@ struct Validator {
             }
         }
 
+        // Job caches, relative to the spec's directory (like every path a spec holds).
+        var caches: [URL] = []
+        if let c = root["cache"] {
+            for (i, item) in try array(c, at: top.appending("cache"), what: "\"cache\" (a list of job cache directories)", nonEmpty: false).enumerated() {
+                let path = try string(item, at: top.appending("cache").appending(i), what: "a cache directory")
+                guard !path.isEmpty, !path.contains("\0") else { throw fail(top.appending("cache").appending(i), "a cache directory must be a non-empty path") }
+                caches.append(URL(fileURLWithPath: path, relativeTo: fileURL.deletingLastPathComponent()).standardizedFileURL)
+            }
+        }
+
         guard let stagesValue = root["stages"] else {
             guard let pipeline else {
                 throw fail(top, "missing key \"stages\"; add an array of command stages, e.g. [{\"name\": \"train\", \"command\": [\"./train.sh\", \"{lr}\"]}]")
@@ -216,13 +226,17 @@ struct Validator {
                                              seeds: seeds, stages: [], fileURL: fileURL, sourceText: text)
                 throw fail(partial.location(of: n, value: nil), message)
             }
-            return ExperimentSpec(name: name, description: description, base: base, grid: grid, zip: zip, include: include,
-                                  exclude: exclude, seeds: seeds, stages: [], fileURL: fileURL, sourceText: text, pipeline: pipeline)
+            var spec = ExperimentSpec(name: name, description: description, base: base, grid: grid, zip: zip, include: include,
+                                      exclude: exclude, seeds: seeds, stages: [], fileURL: fileURL, sourceText: text, pipeline: pipeline)
+            spec.caches = caches
+            return spec
         }
         let stages = try self.stages(stagesValue, at: top.appending("stages"), knownParameters: known)
 
-        return ExperimentSpec(name: name, description: description, base: base, grid: grid, zip: zip, include: include,
-                              exclude: exclude, seeds: seeds, stages: stages, fileURL: fileURL, sourceText: text)
+        var spec = ExperimentSpec(name: name, description: description, base: base, grid: grid, zip: zip, include: include,
+                                  exclude: exclude, seeds: seeds, stages: stages, fileURL: fileURL, sourceText: text)
+        spec.caches = caches
+        return spec
     }
 
     func stages(_ value: JSONValue, at pointer: JSONPointer, knownParameters: Set<String>) throws(SpecError) -> [StageSpec] {
@@ -284,7 +298,25 @@ struct Validator {
             }
             // Slurm resources are read again by the Slurm backend (`ExperimentSpec.slurmResources`); here they are checked.
             if let r = item["slurm"] { _ = try SlurmResources(json: r, at: p.appending("slurm"), validator: self) }
-            stages.append(StageSpec(name: name, command: command, after: after, env: env, timeout: timeout, retries: retries, cost: cost))
+            var stage = StageSpec(name: name, command: command, after: after, env: env, timeout: timeout, retries: retries, cost: cost)
+            if let c = item["cache"] {
+                guard case .bool(let b) = c else {
+                    throw fail(p.appending("cache"), "\"cache\" on a stage must be true or false (false: its results are never taken from or pushed to a job cache, e.g. wall-clock measurements), found \(c.jsonText)")
+                }
+                stage.cacheable = b
+            }
+            if let o = item["outputs"] {
+                var outputs: [String] = []
+                for (j, entry) in try array(o, at: p.appending("outputs"), what: "\"outputs\"", nonEmpty: false).enumerated() {
+                    let file = try string(entry, at: p.appending("outputs").appending(j), what: "an output file name")
+                    guard CacheFile.isSafeName(file), !file.contains("{") else {
+                        throw fail(p.appending("outputs").appending(j), "output \"\(file)\" must be a file name relative to the job directory (no leading '/', no '..', no placeholders)")
+                    }
+                    outputs.append(file)
+                }
+                stage.outputs = outputs
+            }
+            stages.append(stage)
         }
         try checkDependencies(stages, at: pointer)
         for (i, stage) in stages.enumerated() {

@@ -22,6 +22,26 @@ public struct InvocationInfo: Sendable {
     }
 }
 
+/// What an attempt ran under: recorded per attempt (not in the job id, which would then change with every upgrade).
+public struct AttemptProvenance: Sendable, Equatable {
+    /// BLAS/OpenMP threads the job was given (provenance only: results do not depend on it).
+    public var threads: Int?
+    /// The numerics fingerprint of built-in stages (nil for command stages, whose numerics xexp cannot know).
+    public var numerics: String?
+    public var toolkitVersion: String?
+    /// The git commit of the xexp source the binary was built from, `-dirty` when modified.
+    public var build: String?
+    public var host: String?
+    public var endedAt: Double?
+
+    public init(threads: Int? = nil, numerics: String? = nil, toolkitVersion: String? = nil, build: String? = nil) {
+        self.threads = threads
+        self.numerics = numerics
+        self.toolkitVersion = toolkitVersion
+        self.build = build
+    }
+}
+
 extension Store {
     static var now: Double { Date().timeIntervalSince1970 }
 
@@ -115,19 +135,71 @@ extension Store {
         return try Int.fetchOne(db, sql: "SELECT IFNULL(MAX(attempt), 0) + 1 FROM attempts WHERE job_id = ?", arguments: [id])!
     }
 
-    /// Starts a local attempt with the job's process id. Returns the attempt number.
+    /// Starts a local attempt with the job's process id and what it runs under. Returns the attempt number.
     @discardableResult
-    public func markRunning(_ id: JobID, pid: Int32, invocation: Int64?) throws -> Int {
+    public func markRunning(_ id: JobID, pid: Int32, invocation: Int64?, provenance: AttemptProvenance = AttemptProvenance()) throws -> Int {
         try pool.write { db in
             let now = Store.now
             let attempt = try Store.beginAttempt(db, job: id)
             try db.execute(sql: """
                 UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL, exit_code = NULL,
-                    signal = NULL, error = NULL, pid = ?, host = ?, invocation_id = ? WHERE id = ?
+                    signal = NULL, error = NULL, pid = ?, host = ?, invocation_id = ?, origin = NULL,
+                    slurm_job_id = NULL, slurm_state = NULL WHERE id = ?
                 """, arguments: [now, Int(pid), Store.hostName, invocation, id])
-            try db.execute(sql: "INSERT INTO attempts (job_id, attempt, invocation_id, started_at, status) VALUES (?, ?, ?, ?, 'running')",
-                           arguments: [id, attempt, invocation, now])
+            try db.execute(sql: """
+                INSERT INTO attempts (job_id, attempt, invocation_id, started_at, status, host, threads, numerics, toolkit_version, build)
+                VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
+                """, arguments: [id, attempt, invocation, now, Store.hostName, provenance.threads, provenance.numerics,
+                                 provenance.toolkitVersion, provenance.build])
             return attempt
+        }
+    }
+
+    /// Records a job served from a job cache: a finished attempt whose origin is the cache (with the manifest's
+    /// provenance), its metrics, and the job `done`, in one transaction.
+    public func recordCached(_ id: JobID, metrics: [MetricPoint], origin: String, invocation: Int64?, manifest: CacheManifest) throws {
+        try pool.write { db in
+            let now = Store.now
+            let attempt = try Store.beginAttempt(db, job: id)
+            for point in metrics {
+                try db.execute(sql: "INSERT OR REPLACE INTO metrics (job_id, seq, name, value, step) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [id, point.seq, point.name, point.value, point.step])
+            }
+            try db.execute(sql: """
+                INSERT INTO attempts (job_id, attempt, invocation_id, started_at, ended_at, status, origin, host, threads, numerics, toolkit_version)
+                VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?)
+                """, arguments: [id, attempt, invocation, now, now, origin, manifest.host, manifest.threads, manifest.numerics, manifest.xexpVersion])
+            try db.execute(sql: """
+                UPDATE jobs SET status = 'done', attempts = attempts + 1, started_at = ?, ended_at = ?, exit_code = 0, signal = NULL,
+                    error = NULL, pid = NULL, host = ?, invocation_id = ?, origin = ?, slurm_job_id = NULL, slurm_state = NULL WHERE id = ?
+                """, arguments: [now, now, manifest.host, invocation, origin, id])
+        }
+    }
+
+    /// Where each done job's result came from: nil when it ran under a store (this one or the one it was copied from),
+    /// else the cache it was served from.
+    public func origins(of ids: [JobID]) throws -> [JobID: String] {
+        try pool.read { db in
+            var result: [JobID: String] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                let rows = try Row.fetchAll(db, sql: "SELECT id, origin FROM jobs WHERE origin IS NOT NULL AND id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))",
+                                            arguments: StatementArguments(chunk))
+                for row in rows { result[row["id"]] = row["origin"] }
+            }
+            return result
+        }
+    }
+
+    /// The latest attempt's provenance of a finished job (for `cache push`).
+    public func latestAttempt(of id: JobID) throws -> AttemptProvenance? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT host, threads, numerics, toolkit_version, build, ended_at FROM attempts WHERE job_id = ? ORDER BY attempt DESC LIMIT 1
+                """, arguments: [id]) else { return nil }
+            var p = AttemptProvenance(threads: row["threads"], numerics: row["numerics"], toolkitVersion: row["toolkit_version"], build: row["build"])
+            p.host = row["host"]
+            p.endedAt = row["ended_at"]
+            return p
         }
     }
 

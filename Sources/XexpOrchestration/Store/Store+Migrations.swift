@@ -99,6 +99,21 @@ extension Store {
             }
             try db.create(index: "jobs_on_slurm_job_id", on: "jobs", columns: ["slurm_job_id"])
         }
+        // Provenance per attempt (what ran it, under which numerics), and where a result came from: a job served from a
+        // job cache has an attempt with `origin` = the cache directory instead of a process.
+        migrator.registerMigration("v3-provenance-cache") { db in
+            try db.alter(table: "attempts") { t in
+                t.add(column: "origin", .text)
+                t.add(column: "host", .text)
+                t.add(column: "threads", .integer)
+                t.add(column: "numerics", .text)
+                t.add(column: "toolkit_version", .text)
+                t.add(column: "build", .text)
+            }
+            try db.alter(table: "jobs") { t in
+                t.add(column: "origin", .text)
+            }
+        }
         return migrator
     }
 }

@@ -9,7 +9,12 @@ public struct SweepPlan: Sendable {
     /// Parses, validates and expands the spec at `url` (named `displayPath` in errors).
     /// - Parameter pipeline: the built-in pipeline, used when the spec has no `stages`.
     public init(specAt url: URL, displayPath: String, pipeline: (any BuiltinPipeline)? = nil) throws(SpecError) {
-        spec = try SpecParser.load(contentsOf: url, displayPath: displayPath, pipeline: pipeline)
+        try self.init(spec: SpecParser.load(contentsOf: url, displayPath: displayPath, pipeline: pipeline), displayPath: displayPath)
+    }
+
+    /// Expands an already parsed spec (e.g. the text an invocation recorded).
+    public init(spec parsed: ExperimentSpec, displayPath: String) throws(SpecError) {
+        spec = parsed
         trials = spec.expandTrials()
         if trials.isEmpty {
             throw SpecError(file: displayPath, location: "/exclude", message: "every trial is excluded; loosen \"exclude\" so at least one trial remains")
@@ -53,9 +58,12 @@ public struct SweepPlan: Sendable {
         return result
     }
 
-    /// `--dry-run`: the trials, then the jobs in run order with how many trials share each.
-    public func describe(statuses: [JobID: JobStatus], toRun: Set<JobID>) -> String {
-        var out = "sweep \(spec.name): \(trials.count) trial(s), \(graph.jobs.count) job(s), \(toRun.count) to run\n\ntrials:\n"
+    /// `--dry-run`: the trials, then the jobs in run order with how many trials share each. `cached` maps the jobs a
+    /// job cache would serve to that cache's directory.
+    public func describe(statuses: [JobID: JobStatus], toRun: Set<JobID>, cached: [JobID: String] = [:]) -> String {
+        var out = "sweep \(spec.name): \(trials.count) trial(s), \(graph.jobs.count) job(s), \(toRun.count) to run"
+        out += cached.isEmpty ? "" : ", \(cached.count) cached"
+        out += "\n\ntrials:\n"
         for (i, trial) in trials.enumerated() {
             let jobs = graph.stageOrder.compactMap { stage in graph.trialJobs[i][stage].map { "\(stage)=\($0)" } }
             out += "  \(i + 1). \(trial.parameters.names.map { "\($0)=\(trial.parameters[$0]!)" }.joined(separator: " "))  [\(jobs.joined(separator: " "))]\n"
@@ -63,7 +71,7 @@ public struct SweepPlan: Sendable {
         out += "\njobs:\n"
         let usage = self.usage
         for job in graph.jobs {
-            let state = toRun.contains(job.id) ? "will run" : (statuses[job.id]?.rawValue ?? "new")
+            let state = toRun.contains(job.id) ? "will run" : cached[job.id].map { "cached: \($0)" } ?? (statuses[job.id]?.rawValue ?? "new")
             let shared = (usage[job.id] ?? 0) > 1 ? "  shared by \(usage[job.id]!) trials" : ""
             let after = job.upstream.isEmpty ? "" : "  after \(job.upstream.joined(separator: ","))"
             out += "  \(job.id)  \(job.stage)  [\(state)]\(shared)\(after)\n      \(job.displayCommand.map(shellQuote).joined(separator: " "))\n"

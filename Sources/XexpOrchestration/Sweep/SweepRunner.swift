@@ -12,6 +12,14 @@ public final class SweepRunner: @unchecked Sendable {
     public let rerun: Set<String>
     /// Where jobs run: this machine (default) or Slurm.
     public var backend = SweepBackend.local
+    /// Job caches to serve unfinished jobs from (the spec's, `--cache`, `XEXP_CACHE`), and this process's numerics.
+    public var cache = CacheServing(caches: [], numerics: nil)
+    /// Where problems that do not stop the sweep are reported (an unusable cache entry).
+    public var notice: @Sendable (String) -> Void = { _ in }
+    /// Jobs that run even if done or cached, and, when set, the only jobs (with their unfinished upstream jobs) that
+    /// run at all: `xexp cache verify` reruns a cache's jobs this way, with their inputs served from the cache.
+    public var forceRun: Set<JobID> = []
+    public var onlyJobs: Set<JobID>?
     private var scheduler: LocalScheduler?
     private var slurmScheduler: SlurmScheduler?
     private let lock = NSLock()
@@ -29,6 +37,8 @@ public final class SweepRunner: @unchecked Sendable {
         public var summary: SchedulerSummary
         public var totalJobs: Int
         public var reused: Int
+        /// Jobs served from a job cache in this run (counted in `reused` too).
+        public var cached = 0
         public var invocation: Int64
         public var seq: Int
         /// Slurm jobs still queued or running when the run returned (detached, or interrupted and left running).
@@ -37,7 +47,7 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     /// Runs the sweep to the end (or until `stop`). `started` is told how many jobs will run and how many are reused.
-    public func run(invocationOptions: String, started: (_ toRun: Int, _ reused: Int) -> Void = { _, _ in },
+    public func run(invocationOptions: String, started: (_ toRun: Int, _ reused: Int, _ cached: Int) -> Void = { _, _, _ in },
                     observer: @escaping @Sendable (SchedulerEvent) -> Void) throws -> Result {
         let sweepLock = try SweepLock(store: store, purpose: "sweep \(plan.spec.name)")
         _ = sweepLock
@@ -52,10 +62,24 @@ public final class SweepRunner: @unchecked Sendable {
                                   host: ProcessInfo.processInfo.hostName, options: invocationOptions)
         let invocation = try store.recordInvocation(info, trials: plan.trials, graph: plan.graph)
         let seq = try store.resolve(SweepReference(parsing: plan.spec.name)).seq
-        let statuses = try store.statuses(of: plan.graph.jobs.map(\.id))
-        let toRun = plan.jobsToRun(statuses: statuses, rerun: rerun)
+        var statuses = try store.statuses(of: plan.graph.jobs.map(\.id))
+        // The store first, then the caches: a job that is not done here, not forced by --rerun and not on Slurm
+        // is served from the first cache holding a verified entry.
+        let forced = plan.jobsToRun(statuses: Dictionary(uniqueKeysWithValues: plan.graph.jobs.map { ($0.id, .done) }), rerun: rerun)
+        let liveIDs = Set(live.map(\.job))
+        let needed = onlyJobs.map { plan.graph.closure(upstreamOf: $0) }
+        let candidates = plan.graph.jobs.filter {
+            statuses[$0.id] != .done && !forced.contains($0.id) && !forceRun.contains($0.id) && !liveIDs.contains($0.id)
+                && (needed?.contains($0.id) ?? true)
+        }
+        let notice = self.notice
+        let served = try cache.serve(cache.find(candidates, notice: notice), store: store, invocation: invocation, notice: notice)
+        for id in served { statuses[id] = .done }
+        for id in forceRun { statuses[id] = nil }
+        var toRun = plan.jobsToRun(statuses: statuses, rerun: rerun)
+        if let needed { toRun.formIntersection(needed) }
         try store.markPending(Array(toRun.subtracting(live.map(\.job))))
-        started(toRun.count, plan.graph.jobs.count - toRun.count)
+        started(toRun.count, plan.graph.jobs.count - toRun.count, served.count)
         if case .slurm(let slurmOptions) = backend {
             let slurm = SlurmScheduler(graph: plan.graph, toRun: toRun, live: live, store: store, invocation: invocation,
                                        workingDirectory: plan.spec.directory, options: slurmOptions,
@@ -68,6 +92,7 @@ public final class SweepRunner: @unchecked Sendable {
             let outcome = slurm.run()
             var result = Result(summary: outcome.scheduler, totalJobs: plan.graph.jobs.count, reused: plan.graph.jobs.count - toRun.count,
                                 invocation: invocation, seq: seq)
+            result.cached = served.count
             result.leftOnSlurm = outcome.leftRunning
             let state = outcome.scheduler.interruptedBySignal ? "interrupted" : (!result.succeeded ? "failed" : (outcome.leftRunning > 0 ? "submitted" : "done"))
             try store.finishInvocation(invocation, outcome: state)
@@ -82,8 +107,9 @@ public final class SweepRunner: @unchecked Sendable {
         lock.unlock()
         if let pendingStop { scheduler.stop(reason: pendingStop) }
         let summary = scheduler.run()
-        let result = Result(summary: summary, totalJobs: plan.graph.jobs.count, reused: plan.graph.jobs.count - toRun.count,
+        var result = Result(summary: summary, totalJobs: plan.graph.jobs.count, reused: plan.graph.jobs.count - toRun.count,
                             invocation: invocation, seq: seq)
+        result.cached = served.count
         try store.finishInvocation(invocation, outcome: summary.interruptedBySignal ? "interrupted" : (result.succeeded ? "done" : "failed"))
         return result
     }
@@ -102,7 +128,7 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     /// The commit of the git repository holding the spec, if any (with "-dirty" when it has local changes).
-    static func gitCommit(of directory: URL) -> String? {
+    public static func gitCommit(of directory: URL) -> String? {
         func git(_ args: [String]) -> String? {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
