@@ -31,15 +31,21 @@ struct Compare: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    func validate() throws {
-        if let metrics, metricList(metrics).isEmpty { throw ValidationError("--metrics expects metric names separated by commas, e.g. gqa.accuracy,pope.f1") }
-    }
-
+    /// The names in `--metrics`, each once (a JSON object cannot hold a key twice).
     func metricList(_ text: String) -> [String] {
-        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var names: [String] = []
+        for part in text.split(separator: ",") {
+            let name = part.trimmingCharacters(in: .whitespaces)
+            if !name.isEmpty && !names.contains(name) { names.append(name) }
+        }
+        return names
     }
 
     func run() throws {
+        // Checked here rather than in validate(): the README promises status 2 for a bad option, ArgumentParser gives 64.
+        if let metrics, metricList(metrics).isEmpty {
+            throw fail("--metrics \"\(metrics)\" names no metric; write names separated by commas, e.g. gqa.accuracy,pope.f1", status: ExitStatus.usage)
+        }
         let table: ReferenceTable
         do { table = try ReferenceTable(contentsOf: reference) } catch { throw fail(error.description, status: ExitStatus.usage) }
         let store = try self.store.openExisting()
@@ -56,7 +62,7 @@ struct Compare: ParsableCommand {
                      + (comparison.unmatchedKeys.isEmpty ? "" : " (not in the sweep: \(comparison.unmatchedKeys.joined(separator: ", ")))")]
         lines.append(comparison.report.render(.text).trimmingCharacters(in: .newlines))
         var mean = "mean spearman: " + String(format: "%.4g", comparison.meanSpearman) + " over \(comparison.metrics.count) metric(s)"
-        if comparison.metrics.contains(where: { $0.spearman == nil }) { mean += " (— has no correlation: a constant series; counted as 0)" }
+        if comparison.metrics.contains(where: { $0.spearman == nil }) { mean += " (—: no correlation, from a constant series or fewer than 2 rows; counted as 0)" }
         lines.append(mean)
         if metrics == nil {
             if !comparison.onlyInReference.isEmpty {

@@ -41,7 +41,7 @@ struct CompareTests {
         #expect(json.stdout == #"{"metrics":{"eval.up":{"spearman":1,"kendall":1,"n":4},"eval.down":{"spearman":-1,"kendall":-1,"n":3},"eval.flat":{"spearman":null,"kendall":null,"n":4},"eval.wiggle":{"spearman":0.6,"kendall":0.3333333333333333,"n":4}},"mean_spearman":0.15}"# + "\n")
         #expect(json.stderr.isEmpty)
 
-        let chosen = try box.run("compare", "trend", "--reference", "ref.csv", "--json", "--metrics", "eval.wiggle, eval.up", "--x", "tokens")
+        let chosen = try box.run("compare", "trend", "--reference", "ref.csv", "--json", "--metrics", "eval.wiggle, eval.up,eval.wiggle", "--x", "tokens")
         #expect(chosen.stdout == #"{"metrics":{"eval.wiggle":{"spearman":0.6,"kendall":0.3333333333333333,"n":4},"eval.up":{"spearman":1,"kendall":1,"n":4}},"mean_spearman":0.8}"# + "\n")
 
         let text = try box.run("compare", "trend", "--reference", "ref.csv")
@@ -54,7 +54,7 @@ struct CompareTests {
             eval.down    3        -1       -1
             eval.flat    4         —        —
             eval.wiggle  4       0.6   0.3333
-            mean spearman: 0.15 over 4 metric(s) (— has no correlation: a constant series; counted as 0)
+            mean spearman: 0.15 over 4 metric(s) (—: no correlation, from a constant series or fewer than 2 rows; counted as 0)
             skipped, only in ref.csv: eval.missing
             skipped, only in sweep trend: eval.extra
 
@@ -97,6 +97,10 @@ struct CompareTests {
         let unknownMetric = try box.run("compare", "trend", "--reference", "ref.csv", "--metrics", "eval.wigle")
         #expect(unknownMetric.status == 2)
         #expect(unknownMetric.stderr.contains("\"eval.wigle\" is not a column of ref.csv; did you mean 'eval.wiggle'?"))
+
+        let emptyList = try box.run("compare", "trend", "--reference", "ref.csv", "--metrics", " , ")
+        #expect(emptyList.status == 2)
+        #expect(emptyList.stderr.hasPrefix("xexp: --metrics \" , \" names no metric"))
 
         let unknownSweep = try box.run("compare", "trnd", "--reference", "ref.csv")
         #expect(unknownSweep.status == 2)

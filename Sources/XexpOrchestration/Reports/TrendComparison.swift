@@ -256,6 +256,9 @@ public struct TrendComparison: Sendable {
             if !guesses.isEmpty { message += "; did you mean \(guesses.joined(separator: ", "))?" }
             let shown = sweepMetrics.prefix(8).joined(separator: ", ") + (sweepMetrics.count > 8 ? ", …" : "")
             message += " (the reference's columns: \(reference.metrics.joined(separator: ", ")); the sweep's metrics: \(sweepMetrics.isEmpty ? "none yet" : shown)); name the reference's columns as `xexp table \(sweep) --all-metrics` names its metrics (STAGE.METRIC)"
+            if results.trials.contains(where: { $0.statuses.values.contains { $0 != .done } }) {
+                message += "; some of its jobs have not finished, and those report no metrics yet (`xexp status \(sweep)`)"
+            }
             throw Failure(description: message)
         }
 
