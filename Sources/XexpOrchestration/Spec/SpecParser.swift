@@ -73,7 +73,16 @@ struct Validator {
         guard let p = ParameterValue(json: value) else {
             throw fail(pointer, "parameter values must be strings, numbers or booleans, found \(value.kindName)")
         }
+        if case .string(let s) = p { try checkNoNUL(s, at: pointer) }
         return p
+    }
+
+    /// argv and environment strings are C strings: a NUL would cut the text a program receives, so two values that
+    /// differ after it would run the same command under different job ids.
+    func checkNoNUL(_ s: String, at pointer: JSONPointer) throws(SpecError) {
+        if s.utf8.contains(0) {
+            throw fail(pointer, "contains a NUL character (\\u0000), which cannot reach a program: argv and environment strings end at the first NUL; remove it")
+        }
     }
 
     func checkKeys(_ members: [(key: String, value: JSONValue)], allowed: [String], at pointer: JSONPointer, what: String) throws(SpecError) {
@@ -242,7 +251,9 @@ struct Validator {
             }
             var command: [String] = []
             for (j, arg) in try array(commandValue, at: p.appending("command"), what: "the command").enumerated() {
-                command.append(try string(arg, at: p.appending("command").appending(j), what: "a command argument"))
+                let text = try string(arg, at: p.appending("command").appending(j), what: "a command argument")
+                try checkNoNUL(text, at: p.appending("command").appending(j))
+                command.append(text)
             }
             if command[0].isEmpty { throw fail(p.appending("command").appending(0), "the program name is empty") }
             var after: [String] = []
@@ -260,6 +271,7 @@ struct Validator {
                     guard let v = ParameterValue(json: member.value) else {
                         throw fail(p.appending("env").appending(member.key), "environment values must be strings, numbers or booleans, found \(member.value.kindName)")
                     }
+                    if case .string(let text) = v { try checkNoNUL(text, at: p.appending("env").appending(member.key)) }
                     env.append((member.key, v.description))
                 }
             }
