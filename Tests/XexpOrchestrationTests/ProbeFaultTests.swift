@@ -45,3 +45,79 @@ extension ProbeFaultTests {
         }
     }
 }
+
+/// What a thread computed, handed to the thread that waits for it (after a semaphore, so no race).
+final class ResultBox<T>: @unchecked Sendable { var value: T? }
+
+extension ProbeFaultTests {
+    // MARK: Linear placeholder scanning
+
+    /// Runs `body` on its own thread and waits at most `seconds` for it. Nil when it did not finish in time: the
+    /// thread is left to finish (or not) on its own, so a quadratic regression fails the test after `seconds` instead
+    /// of holding the run for as long as it takes (the time-limit trait cannot stop a synchronous body).
+    func finishes<T>(within seconds: Double, _ body: @escaping @Sendable () -> T) -> T? {
+        let box = ResultBox<T>(), done = DispatchSemaphore(value: 0)
+        let thread = Thread { box.value = body(); done.signal() }
+        thread.stackSize = 8 << 20
+        thread.start()
+        guard done.wait(timeout: .now() + seconds) == .success else { return nil }
+        return box.value
+    }
+
+    /// Every '{' used to search the rest of the argument for '}' (and copy what lay between): `{a{a{a…` took
+    /// minutes. Sizes are chosen so that the quadratic scan takes minutes; the linear one takes milliseconds.
+    @Test(.timeLimit(.minutes(1)))
+    func placeholderScanningIsLinear() throws {
+        let open = String(repeating: "{a", count: 30_000)
+        let closed = String(repeating: "{a", count: 30_000) + "}"
+        let dir = TempDir()
+        let url = dir.write("spec.json", #"{"name": "q", "base": {"a": 1}, "stages": [{"name": "s", "command": ["echo", "\#(open)", "\#(closed)", "{a}"]}]}"#)
+        let command = finishes(within: 50) { () -> [String]? in
+            guard let p = try? SweepPlan(specAt: url, displayPath: "spec.json"), p.graph.jobs.count == 1 else { return nil }
+            return p.graph.jobs[0].displayCommand
+        }
+        guard let command else { Issue.record("validating a 60 KiB argument took more than 50 s"); return }
+        // The last "{a}" of `closed` is a placeholder; every other brace is literal.
+        #expect(command == ["echo", open, String(repeating: "{a", count: 29_999) + "1", "1"])
+    }
+
+    /// "did you mean" compared a long unknown name with every parameter by edit distance: quadratic in their lengths.
+    @Test(.timeLimit(.minutes(1)))
+    func didYouMeanIsBoundedForLongNames() {
+        let known = String(repeating: "x", count: 40_000)
+        let typo = String(repeating: "x", count: 39_999) + "y"
+        let outcome = finishes(within: 50) { () -> SpecError? in
+            do {
+                _ = try parseSpec(#"{"name": "q", "base": {"\#(known)": 1}, "stages": [{"name": "s", "command": ["echo", "{\#(typo)}"]}]}"#)
+                return nil
+            } catch { return error as? SpecError }
+        }
+        guard let outcome else { Issue.record("validating a 40 000-character placeholder took more than 50 s"); return }
+        guard let error = outcome else { Issue.record("accepted an unknown placeholder"); return }
+        #expect(error.location == "/stages/0/command/1")
+        #expect(error.message.hasPrefix("placeholder {\(typo)} names no parameter"))
+        #expect(suggestion(for: "lf", among: ["lr", known]) == "lr")
+    }
+
+    /// Duplicate values and seeds were found by comparing each with every earlier one: 100 000 values took minutes.
+    @Test(.timeLimit(.minutes(1)))
+    func duplicateChecksAreLinear() {
+        let values = (0..<100_000).map(String.init).joined(separator: ",")
+        let outcome = finishes(within: 50) { () -> [String] in
+            var lines: [String] = []
+            do {
+                let spec = try parseSpec(#"{"name": "d", "grid": {"a": [\#(values)]}, "seeds": [\#(values)], "stages": [{"name": "s", "command": ["echo", "{a}"]}]}"#)
+                lines.append("\(spec.grid[0].values.count) values, \(spec.seeds.count) seeds")
+            } catch { lines.append("\(error)") }
+            for text in [#"{"name": "d", "grid": {"a": [\#(values),99999.0]}, "stages": [{"name": "s", "command": ["echo", "{a}"]}]}"#,
+                         #"{"name": "d", "seeds": [\#(values),0], "stages": [{"name": "s", "command": ["echo"]}]}"#] {
+                do { _ = try parseSpec(text); lines.append("accepted") } catch { lines.append("\(error)") }
+            }
+            return lines
+        }
+        guard let outcome else { Issue.record("validating 100 000 values took more than 50 s"); return }
+        #expect(outcome == ["100000 values, 100000 seeds",
+                            "spec.json: /grid/a/100000: duplicate value 99999; each value may appear once",
+                            "spec.json: /seeds/100000: duplicate seed 0"])
+    }
+}

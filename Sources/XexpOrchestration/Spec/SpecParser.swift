@@ -120,9 +120,10 @@ struct Validator {
             try checkParameterName(member.key, at: p)
             let items = try array(member.value, at: p, what: "the values of \"\(member.key)\"")
             var values: [ParameterValue] = []
+            var seen = Set<ParameterValue>()
             for (i, item) in items.enumerated() {
                 let v = try parameterValue(item, at: p.appending(i))
-                if values.contains(v) { throw fail(p.appending(i), "duplicate value \(item.jsonText); each value may appear once") }
+                if !seen.insert(v).inserted { throw fail(p.appending(i), "duplicate value \(item.jsonText); each value may appear once") }
                 values.append(v)
             }
             result.append((member.key, values))
@@ -202,11 +203,12 @@ struct Validator {
         var seeds = [0]
         if let s = root["seeds"] {
             seeds = []
+            var seen = Set<Int>()
             for (i, item) in try array(s, at: top.appending("seeds"), what: "\"seeds\"").enumerated() {
                 guard case .number(let d) = item, d == d.rounded(), abs(d) < 9e15 else {
                     throw fail(top.appending("seeds").appending(i), "seeds must be integers, found \(item.jsonText)")
                 }
-                if seeds.contains(Int(d)) { throw fail(top.appending("seeds").appending(i), "duplicate seed \(Int(d))") }
+                if !seen.insert(Int(d)).inserted { throw fail(top.appending("seeds").appending(i), "duplicate seed \(Int(d))") }
                 seeds.append(Int(d))
             }
         }
