@@ -57,7 +57,7 @@ public struct XmodelPipeline: BuiltinPipeline {
     static func cost(_ stage: String, _ p: Parameters) -> Double {
         let preset = Preset.named(p["preset"]?.description ?? "small") ?? .small
         func number(_ name: String, _ auto: Double) -> Double {
-            if case .number(let d)? = p[name] { return d }
+            if case .number(let d, _)? = p[name] { return d }
             return auto
         }
         let tokens = number("tokens", 144)
@@ -105,7 +105,7 @@ public struct XmodelPipeline: BuiltinPipeline {
         let projector = p["projector"]?.description ?? ""
         if ProjectorKind(name: projector) == nil {
             problems.append(("projector", "unknown projector \"\(projector)\"\(hint(projector, ProjectorKind.allCases.map(\.rawValue))); valid: \(ProjectorKind.allCases.map(\.rawValue).joined(separator: ", "))"))
-        } else if case .number(let d)? = p["tokens"], d == d.rounded(), d >= 1 {
+        } else if case .number(let d, _)? = p["tokens"], d == d.rounded(), d >= 1 {
             if let message = XexpModels.validate(projector: projector, tokens: Int(d)) { problems.append(("tokens", message)) }
         } else {
             problems.append(("tokens", "tokens must be a positive integer (1–576), found \(p["tokens"]?.description ?? "nothing")"))
@@ -125,7 +125,7 @@ public struct XmodelPipeline: BuiltinPipeline {
         for b in benchmarks where !known.contains(b) {
             problems.append(("benchmarks", "unknown benchmark \"\(b)\"\(hint(b, known)); valid (comma-separated): \(known.joined(separator: ", "))"))
         }
-        if case .number(let d)? = p["data_seed"], d == d.rounded(), d >= 0 {} else {
+        if case .number(let d, _)? = p["data_seed"], d == d.rounded(), d >= 0 {} else {
             problems.append(("data_seed", "data_seed must be a non-negative integer, found \(p["data_seed"]?.description ?? "nothing")"))
         }
         for name in Hyperparameters.names {

@@ -74,7 +74,7 @@ public enum Hyperparameters {
     static func check(_ name: String, _ value: ParameterValue?) -> String? {
         guard let value else { return nil }
         if case .string("auto") = value { return nil }
-        guard case .number(let d) = value else { return "\(name) must be a number or \"auto\" (the preset's value), found \(value)" }
+        guard case .number(let d, _) = value else { return "\(name) must be a number or \"auto\" (the preset's value), found \(value)" }
         switch name {
         case "vision_steps", "vision_batch", "lm_steps", "lm_batch", "align_batch", "finetune_batch":
             return d == d.rounded() && d >= 1 ? nil : "\(name) must be a positive integer, found \(value)"

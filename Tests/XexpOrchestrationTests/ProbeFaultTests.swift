@@ -121,3 +121,34 @@ extension ProbeFaultTests {
                             "spec.json: /seeds/100000: duplicate seed 0"])
     }
 }
+
+extension ProbeFaultTests {
+    // MARK: Numbers as written
+
+    /// A double cannot hold every integer of 2^53 or more: such numbers used to substitute as "9007199254740992.0"
+    /// or "1e+16", and 9007199254740993 as 9007199254740992 (so it was a "duplicate" of it).
+    @Test func largeIntegersSubstituteAsWritten() throws {
+        let dir = TempDir()
+        let p = try plan(dir, #"""
+            {"name": "n", "grid": {"a": [9007199254740992, 9007199254740993, 1e16, 1E16, -12345678901234567890, 1.7976931348623157e308]},
+             "stages": [{"name": "s", "command": ["echo", "{a}"], "env": {"BIG": 1e300, "A": "{a}"}}]}
+            """#)
+        #expect(p.graph.jobs.map { $0.displayCommand[1] } == ["9007199254740992", "9007199254740993", "1e16", "1E16", "-12345678901234567890", "1.7976931348623157e308"])
+        let env = p.graph.jobs[1].resolved(runsDirectory: dir.url).env
+        #expect(env.map(\.0) == ["BIG", "A"] && env.map(\.1) == ["1e300", "9007199254740993"])
+        // XEXP_PARAMS and the stored trial parameters carry the same text as the command.
+        #expect(p.graph.jobs[1].referencedParameters.json.jsonText == #"{"a":9007199254740993}"#)
+        #expect(p.trials[2].parameters.json.jsonText == #"{"a":1e16,"seed":0}"#)
+    }
+
+    /// Every form that already substituted exactly keeps its text, so existing job ids do not change. The id is the
+    /// one the toolkit computed for this spec before numbers kept their literals.
+    @Test func ordinaryNumbersSubstituteAsBefore() throws {
+        let dir = TempDir()
+        let p = try plan(dir, #"""
+            {"name": "n", "base": {"n1": 0.001, "n2": 1e-3, "n3": 10, "n4": 10.0, "n5": 2.5, "n6": 1e2, "n7": -0, "n8": 1e-7, "n9": 9007199254740991, "n10": 1.5e3}, "stages": [{"name": "s", "command": ["echo", "{n1}", "{n2}", "{n3}", "{n4}", "{n5}", "{n6}", "{n7}", "{n8}", "{n9}", "{n10}"], "env": {"E": 1e-3}}]}
+            """#)
+        #expect(p.graph.jobs[0].displayCommand == ["echo", "0.001", "0.001", "10", "10", "2.5", "100", "0", "1e-07", "9007199254740991", "1500"])
+        #expect(p.graph.jobs[0].id == "df250f40836a16ba")
+    }
+}

@@ -28,7 +28,7 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 extension ReportTable.Cell {
     init(_ value: ParameterValue?) {
         switch value {
-        case .number(let d)?: self = .number(d)
+        case .number(let d, _)?: self = .number(d)
         case .string(let s)?: self = .text(s)
         case .bool(let b)?: self = .text(b ? "true" : "false")
         case nil: self = .empty

@@ -205,7 +205,7 @@ struct Validator {
             seeds = []
             var seen = Set<Int>()
             for (i, item) in try array(s, at: top.appending("seeds"), what: "\"seeds\"").enumerated() {
-                guard case .number(let d) = item, d == d.rounded(), abs(d) < 9e15 else {
+                guard case .number(let d, _) = item, d == d.rounded(), abs(d) < 9e15 else {
                     throw fail(top.appending("seeds").appending(i), "seeds must be integers, found \(item.jsonText)")
                 }
                 if !seen.insert(Int(d)).inserted { throw fail(top.appending("seeds").appending(i), "duplicate seed \(Int(d))") }
@@ -279,19 +279,19 @@ struct Validator {
             }
             var timeout: Double?
             if let t = item["timeout"] {
-                guard case .number(let d) = t, d > 0 else { throw fail(p.appending("timeout"), "timeout must be a positive number of seconds, found \(t.jsonText)") }
+                guard case .number(let d, _) = t, d > 0 else { throw fail(p.appending("timeout"), "timeout must be a positive number of seconds, found \(t.jsonText)") }
                 timeout = d
             }
             var retries = 0
             if let r = item["retries"] {
-                guard case .number(let d) = r, d >= 0, d == d.rounded(), d < 1000 else {
+                guard case .number(let d, _) = r, d >= 0, d == d.rounded(), d < 1000 else {
                     throw fail(p.appending("retries"), "retries must be a non-negative integer, found \(r.jsonText)")
                 }
                 retries = Int(d)
             }
             var cost: (@Sendable (Parameters) -> Double)?
             if let c = item["cost"] {
-                guard case .number(let d) = c, d > 0, d.isFinite else {
+                guard case .number(let d, _) = c, d > 0, d.isFinite else {
                     throw fail(p.appending("cost"), "cost must be a positive number (the job's expected run time in any unit shared by the stages, e.g. minutes), found \(c.jsonText)")
                 }
                 cost = { _ in d }

@@ -1,7 +1,7 @@
 /// One point of the sweep: a full set of parameter values, `seed` included.
 public struct Trial: Hashable, Sendable {
     public var parameters: Parameters
-    public var seed: Int { if case .number(let d)? = parameters["seed"] { return Int(d) } else { return 0 } }
+    public var seed: Int { if case .number(let d, _)? = parameters["seed"] { return Int(d) } else { return 0 } }
 }
 
 extension ExperimentSpec {
