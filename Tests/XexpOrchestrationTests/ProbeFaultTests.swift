@@ -152,3 +152,26 @@ extension ProbeFaultTests {
         #expect(p.graph.jobs[0].id == "df250f40836a16ba")
     }
 }
+
+extension ProbeFaultTests {
+    // MARK: Metrics that do not fit an Int
+
+    /// `Int(1e20)` trapped the scheduler (and with it the whole sweep); now the job fails naming the line.
+    @Test func anOutOfRangeStepFailsTheJobNotTheSweep() throws {
+        let dir = TempDir()
+        let (result, store) = try runSweep(dir, #"{"name": "t", "grid": {"i": [1, 2]}, "stages": [{"name": "a", "command": ["sh", "-c", "echo '{\"loss\": 1, \"step\": 1}' >> $XEXP_METRICS; test {i} = 1 || echo '{\"loss\": 2, \"step\": 1e20}' >> $XEXP_METRICS"]}]}"#)
+        #expect(result.summary.done == 1 && result.summary.failed == 1)
+        let error = try store.problems(of: SweepReference(parsing: "t")).jobs.first?.error ?? ""
+        #expect(error.hasPrefix("metrics line 2: \"step\" must be an integer"), "\(error)")
+        #expect(error.contains("1e20"), "\(error)")
+        #expect(throws: MetricsFile.FormatError.self) { try MetricsFile.parse("{\"step\": -1e19}\n") }
+        #expect(try MetricsFile.parse("{\"x\": 1e300, \"step\": -5}\n").map(\.step) == [-5])
+    }
+
+    /// A Slurm resource given as a number went through `Int(d)` too: `"time": 1e20` trapped spec validation.
+    @Test func slurmNumbersNoIntHoldsAreRefused() {
+        #expect { try parseSpec(#"{"name": "a", "stages": [{"name": "s", "command": ["true"], "slurm": {"time": 1e20}}]}"#) } throws: { error in
+            (error as? SpecError)?.location == "/stages/0/slurm/time"
+        }
+    }
+}

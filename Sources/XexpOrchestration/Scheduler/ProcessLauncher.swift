@@ -108,8 +108,11 @@ public enum MetricsFile {
             }
             var step: Int?
             if let s = value["step"] {
-                guard case .number(let d, _) = s, d == d.rounded() else { throw FormatError(line: i + 1, message: "\"step\" must be an integer") }
-                step = Int(d)
+                // Int(exactly:): a step such as 1e20 is no Int, and converting it would trap the scheduler.
+                guard case .number(let d, _) = s, let n = Int(exactly: d) else {
+                    throw FormatError(line: i + 1, message: "\"step\" must be an integer of magnitude below 2^63, found \(s.jsonText)")
+                }
+                step = n
             }
             for member in members where member.key != "step" {
                 guard case .number(let d, _) = member.value else {

@@ -102,8 +102,8 @@ public struct SlurmResources: Sendable, Equatable {
             let text: String
             switch member.value {
             case .string(let s): text = s
-            case .number(let d, _) where d == d.rounded() && d > 0 && member.key != "partition" && member.key != "account":
-                text = String(Int(d))
+            case .number(let d, let literal) where d == d.rounded() && d > 0 && member.key != "partition" && member.key != "account":
+                text = literal ?? JSONValue.formatNumber(d)  // as substituted; never Int(d), which traps from 2^63 on
             default:
                 throw v.fail(p, "expected a string for \"\(member.key)\", found \(member.value.jsonText)")
             }

@@ -206,7 +206,7 @@ struct Validator {
             var seen = Set<Int>()
             for (i, item) in try array(s, at: top.appending("seeds"), what: "\"seeds\"").enumerated() {
                 guard case .number(let d, _) = item, d == d.rounded(), abs(d) < 9e15 else {
-                    throw fail(top.appending("seeds").appending(i), "seeds must be integers, found \(item.jsonText)")
+                    throw fail(top.appending("seeds").appending(i), "seeds must be integers below 9e15 in magnitude, found \(item.jsonText)")
                 }
                 if !seen.insert(Int(d)).inserted { throw fail(top.appending("seeds").appending(i), "duplicate seed \(Int(d))") }
                 seeds.append(Int(d))
