@@ -175,3 +175,35 @@ extension ProbeFaultTests {
         }
     }
 }
+
+extension ProbeFaultTests {
+    // MARK: Trial count
+
+    /// Seven axes of ten values aborted with "failed to allocate"; 10^6 trials took 1.5 GB in a dry run. The count is
+    /// now bounded before anything is expanded.
+    @Test func tooManyTrialsAreRefusedBeforeExpansion() throws {
+        let dir = TempDir()
+        let a = (0..<500).map(String.init).joined(separator: ", "), b = (0..<400).map(String.init).joined(separator: ", ")
+        let error = try #require(throws: SpecError.self) {
+            try plan(dir, #"{"name": "big", "grid": {"a": [\#(a)], "b": [\#(b)]}, "stages": [{"name": "s", "command": ["echo", "{a}", "{b}"]}]}"#)
+        }
+        #expect(error.location == "/grid")
+        #expect(error.message.contains("200000 trials"), "\(error)")
+        #expect(error.message.contains("limit of 100000"), "\(error)")
+        #expect(error.message.contains("--max-trials"), "\(error)")
+
+        // Counted, never expanded: 10^7 trials are refused at once, and 10^20 does not overflow the count.
+        func axes(_ n: Int) -> String { (0..<n).map { #""p\#($0)": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"# }.joined(separator: ", ") }
+        for (n, count) in [(7, "10000000"), (20, "more than 9223372036854775807")] {
+            #expect { try plan(dir, #"{"name": "big", "grid": {\#(axes(n))}, "stages": [{"name": "s", "command": ["echo", "{p0}"]}]}"#) } throws: { error in
+                "\(error)".hasPrefix("spec.json: /grid: this spec describes \(count) trials (grid 10 × 10 × ")
+            }
+        }
+        // Includes and seeds count too; the limit is a parameter (`xexp sweep --max-trials N`).
+        let url = dir.write("twelve.json", #"{"name": "t", "grid": {"a": [1, 2, 3, 4, 5]}, "include": [{"a": 9}], "seeds": [0, 1], "stages": [{"name": "s", "command": ["echo", "{a}"]}]}"#)
+        #expect { try SweepPlan(specAt: url, displayPath: "twelve.json", maxTrials: 11) } throws: { error in
+            "\(error)" == "twelve.json: /grid: this spec describes 12 trials (grid 5 + 1 included, × 2 seeds), more than the limit of 11; sweep fewer values or split the spec, or raise the limit with `xexp sweep --max-trials N`"
+        }
+        #expect(try SweepPlan(specAt: url, displayPath: "twelve.json", maxTrials: 12).trials.count == 12)
+    }
+}
