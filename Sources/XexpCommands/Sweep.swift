@@ -29,17 +29,21 @@ struct Sweep: ParsableCommand {
     @Option(help: ArgumentHelp("A job cache directory to serve finished jobs from, before the spec's own (repeatable; also $XEXP_CACHE, colon-separated).", valueName: "dir"))
     var cache: [String] = []
 
+    @Option(help: ArgumentHelp("Refuse a spec of more trials than this, counted before anything is expanded.", valueName: "n"))
+    var maxTrials: Int = SweepPlan.defaultMaxTrials
+
     @OptionGroup var store: StoreOptions
 
     @OptionGroup(title: "Slurm") var slurm: SlurmArguments
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        if maxTrials < 1 { throw ValidationError("--max-trials must be at least 1, got \(maxTrials)") }
     }
 
     func run() throws {
         let plan: SweepPlan
-        do { plan = try SweepPlan(specAt: URL(fileURLWithPath: spec), displayPath: spec, pipeline: XmodelPipeline()) } catch {
+        do { plan = try SweepPlan(specAt: URL(fileURLWithPath: spec), displayPath: spec, pipeline: XmodelPipeline(), maxTrials: maxTrials) } catch {
             throw fail(error.description, status: ExitStatus.usage)
         }
         for stage in rerun where !plan.graph.stageOrder.contains(stage) {

@@ -58,7 +58,7 @@ public struct XmodelPipeline: BuiltinPipeline {
     static func cost(_ stage: String, _ p: Parameters) -> Double {
         let preset = Preset.named(p["preset"]?.description ?? "small") ?? .small
         func number(_ name: String, _ auto: Double) -> Double {
-            if case .number(let d)? = p[name] { return d }
+            if case .number(let d, _)? = p[name] { return d }
             return auto
         }
         let tokens = number("tokens", 144)
@@ -106,8 +106,8 @@ public struct XmodelPipeline: BuiltinPipeline {
         let projector = p["projector"]?.description ?? ""
         if ProjectorKind(name: projector) == nil {
             problems.append(("projector", "unknown projector \"\(projector)\"\(hint(projector, ProjectorKind.allCases.map(\.rawValue))); valid: \(ProjectorKind.allCases.map(\.rawValue).joined(separator: ", "))"))
-        } else if case .number(let d)? = p["tokens"], d == d.rounded(), d >= 1 {
-            if let message = XexpModels.validate(projector: projector, tokens: Int(d)) { problems.append(("tokens", message)) }
+        } else if case .number(let d, _)? = p["tokens"], d >= 1, let tokens = Int(exactly: d) {
+            if let message = XexpModels.validate(projector: projector, tokens: tokens) { problems.append(("tokens", message)) }
         } else {
             problems.append(("tokens", "tokens must be a positive integer (1–576), found \(p["tokens"]?.description ?? "nothing")"))
         }
@@ -126,8 +126,16 @@ public struct XmodelPipeline: BuiltinPipeline {
         for b in benchmarks where !known.contains(b) {
             problems.append(("benchmarks", "unknown benchmark \"\(b)\"\(hint(b, known)); valid (comma-separated): \(known.joined(separator: ", "))"))
         }
-        if case .number(let d)? = p["data_seed"], d == d.rounded(), d >= 0 {} else {
-            problems.append(("data_seed", "data_seed must be a non-negative integer, found \(p["data_seed"]?.description ?? "nothing")"))
+        // Seeds reach the worker as text and become UInt64: below 2^53 that text is the plain integer.
+        if case .number(let d, _)? = p["data_seed"], d == d.rounded(), d >= 0, d < 9_007_199_254_740_992 {} else {
+            problems.append(("data_seed", "data_seed must be a non-negative integer below 2^53, found \(p["data_seed"]?.description ?? "nothing")"))
+        }
+        if let seed = p["seed"] {
+            if case .number(let d, _) = seed, d < 0 {
+                problems.append(("seed", "seed \(seed) is negative; the built-in pipeline's seeds must be non-negative integers (command stages may use any integer)"))
+            } else if case .number(let d, _) = seed, d == d.rounded(), d < 9_007_199_254_740_992 {} else {
+                problems.append(("seed", "the built-in pipeline's seeds must be non-negative integers below 2^53, found \(seed)"))
+            }
         }
         for name in Hyperparameters.names {
             if let message = Hyperparameters.check(name, p[name]) { problems.append((name, message)) }

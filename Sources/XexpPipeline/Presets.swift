@@ -74,10 +74,10 @@ public enum Hyperparameters {
     static func check(_ name: String, _ value: ParameterValue?) -> String? {
         guard let value else { return nil }
         if case .string("auto") = value { return nil }
-        guard case .number(let d) = value else { return "\(name) must be a number or \"auto\" (the preset's value), found \(value)" }
+        guard case .number(let d, _) = value else { return "\(name) must be a number or \"auto\" (the preset's value), found \(value)" }
         switch name {
         case "vision_steps", "vision_batch", "lm_steps", "lm_batch", "align_batch", "finetune_batch":
-            return d == d.rounded() && d >= 1 ? nil : "\(name) must be a positive integer, found \(value)"
+            return d == d.rounded() && d >= 1 && d < 9_007_199_254_740_992 ? nil : "\(name) must be a positive integer, found \(value)"
         case "align_epochs", "finetune_epochs":
             return d > 0 ? nil : "\(name) must be positive, found \(value)"
         case "warmup_ratio":
@@ -119,9 +119,14 @@ public enum LanguageModelChoice {
         let required = ["width", "layers", "heads", "kv_heads", "intermediate"]
         for key in required where fields[key] == nil { throw Failure(description: "inline llm \"\(text)\" lacks \(key)=") }
         for key in fields.keys where !(required + ["rope_theta"]).contains(key) { throw Failure(description: "inline llm \"\(text)\": unknown key \(key)") }
-        var config = LLMConfig(vocabSize: vocabSize, hiddenSize: Int(fields["width"]!), intermediateSize: Int(fields["intermediate"]!),
-                               numHiddenLayers: Int(fields["layers"]!), numAttentionHeads: Int(fields["heads"]!),
-                               numKeyValueHeads: Int(fields["kv_heads"]!))
+        // Int(exactly:), not Int(_:): "width=1e20" or "width=nan" must be an error, not a trap.
+        func integer(_ key: String) throws -> Int {
+            guard let n = Int(exactly: fields[key]!) else { throw Failure(description: "inline llm \"\(text)\": \(key) must be an integer") }
+            return n
+        }
+        var config = LLMConfig(vocabSize: vocabSize, hiddenSize: try integer("width"), intermediateSize: try integer("intermediate"),
+                               numHiddenLayers: try integer("layers"), numAttentionHeads: try integer("heads"),
+                               numKeyValueHeads: try integer("kv_heads"))
         if let theta = fields["rope_theta"] { config.ropeTheta = Float(theta) }
         try config.validate()
         return config
@@ -137,6 +142,13 @@ public struct StageSettings: Sendable {
         self.raw = raw
         guard let preset = Preset.named(raw["preset"] ?? "small") else { throw StageFailure("unknown preset \(raw["preset"] ?? "")") }
         self.preset = preset
+        // A worker run by hand gets its seeds from `--set`, past the spec's validation: "-1" trapped in UInt64(_:),
+        // and "0.5" or "1e20" silently became 0.
+        for name in ["seed", "data_seed"] {
+            if let text = raw[name], UInt64(text) == nil {
+                throw StageFailure("\(name)=\(text) is not a non-negative integer (the built-in pipeline's seeds are 0, 1, 2, …)")
+            }
+        }
     }
 
     public func string(_ name: String) throws -> String {
@@ -148,8 +160,8 @@ public struct StageSettings: Sendable {
     /// here by the same rule (`Hyperparameters.check`), so `lm_batch=0` fails with the spec's message, not a crash.
     public func int(_ name: String, auto: Int) throws -> Int {
         let d = try double(name, auto: Double(auto))
-        guard d == d.rounded() else { throw StageFailure("\(name)=\(d) is not an integer") }
-        return Int(d)
+        guard let n = Int(exactly: d) else { throw StageFailure("\(name)=\(d) is not an integer") }
+        return n
     }
 
     public func double(_ name: String, auto: Double) throws -> Double {
@@ -160,8 +172,9 @@ public struct StageSettings: Sendable {
         return d
     }
 
-    public var seed: UInt64 { UInt64(raw["seed"].flatMap { Int($0) } ?? 0) }
-    public var dataSeed: UInt64 { UInt64(raw["data_seed"].flatMap { Int($0) } ?? 0) }
+    /// Checked when the settings are made; 0 when absent.
+    public var seed: UInt64 { raw["seed"].flatMap { UInt64($0) } ?? 0 }
+    public var dataSeed: UInt64 { raw["data_seed"].flatMap { UInt64($0) } ?? 0 }
 }
 
 /// An error inside a worker stage; printed to stderr, the job fails with it.

@@ -9,7 +9,7 @@ struct FakePipeline: BuiltinPipeline {
     var headlineMetrics: [String] { ["eval-a.score"] }
 
     func validate(_ p: Parameters) -> [(parameter: String, message: String)] {
-        if case .number(let d)? = p["size"], d > 10 { return [("size", "size \(JSONValue.formatNumber(d)) is too large; valid: 1…10")] }
+        if case .number(let d, _)? = p["size"], d > 10 { return [("size", "size \(JSONValue.formatNumber(d)) is too large; valid: 1…10")] }
         return []
     }
 

@@ -82,7 +82,7 @@ struct JobGraphTests {
             return Trial(parameters: p)
         }
         let stages = [
-            StageSpec(name: "train", command: ["true", "{n}"], cost: { p in if case .number(let n)? = p["n"] { return 10 * n } else { return 0 } }),
+            StageSpec(name: "train", command: ["true", "{n}"], cost: { p in if case .number(let n, _)? = p["n"] { return 10 * n } else { return 0 } }),
             StageSpec(name: "eval", command: ["true", "{n}"], after: ["train"]),
         ]
         let graph = try JobGraph(stages: stages, trials: trials, specFile: "t.json")

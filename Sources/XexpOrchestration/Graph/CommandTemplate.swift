@@ -24,22 +24,36 @@ public struct CommandTemplate: Sendable, Equatable {
         var pieces: [Piece] = []
         var literal = ""
         let chars = Array(text)
+        let n = chars.count
+        // The first '}', '{' and ' ' at or after each position (n: none). With them each '{' is judged in constant
+        // time, so an argument such as `{a{a{a…` is scanned in linear time, not searched to its end once per brace.
+        var nextClose = [Int](repeating: n, count: n + 1)
+        var nextOpen = nextClose, nextSpace = nextClose
+        for k in stride(from: n - 1, through: 0, by: -1) {
+            nextClose[k] = chars[k] == "}" ? k : nextClose[k + 1]
+            nextOpen[k] = chars[k] == "{" ? k : nextOpen[k + 1]
+            nextSpace[k] = chars[k] == " " ? k : nextSpace[k + 1]
+        }
         var i = 0
-        while i < chars.count {
+        while i < n {
             let c = chars[i]
-            if c == "{" && i + 1 < chars.count && chars[i + 1] == "{" { literal.append("{"); i += 2; continue }
-            if c == "}" && i + 1 < chars.count && chars[i + 1] == "}" { literal.append("}"); i += 2; continue }
+            if c == "{" && i + 1 < n && chars[i + 1] == "{" { literal.append("{"); i += 2; continue }
+            if c == "}" && i + 1 < n && chars[i + 1] == "}" { literal.append("}"); i += 2; continue }
             // `${NAME}` is shell parameter expansion, never ours.
-            if c == "{", i == 0 || chars[i - 1] != "$", let close = chars[(i + 1)...].firstIndex(of: "}") {
-                let inner = String(chars[(i + 1)..<close])
-                if let reference = CommandTemplate.reference(inner) {
+            if c == "{", i == 0 || chars[i - 1] != "$", nextClose[i + 1] < n {
+                let close = nextClose[i + 1]
+                // A placeholder's name holds no brace, so the text up to the '}' is only built when it has none:
+                // such stretches never overlap, which keeps the scan linear.
+                if nextOpen[i + 1] > close, let reference = CommandTemplate.reference(String(chars[(i + 1)..<close])) {
                     if !literal.isEmpty { pieces.append(.literal(literal)); literal = "" }
                     pieces.append(.reference(reference))
                     i = close + 1
                     continue
                 }
-                if inner.hasSuffix(".dir"), !inner.contains(" ") {
-                    throw ParseError(message: "placeholder {\(inner)} is malformed; write {STAGE.dir} with a stage name")
+                // "{…something.dir}" without a space: a stage directory placeholder with a bad stage name.
+                if close - (i + 1) >= 4, chars[close - 4] == ".", chars[close - 3] == "d", chars[close - 2] == "i", chars[close - 1] == "r",
+                   nextSpace[i + 1] > close {
+                    throw ParseError(message: "placeholder {\(String(chars[(i + 1)..<close]))} is malformed; write {STAGE.dir} with a stage name")
                 }
             }
             literal.append(c)

@@ -74,15 +74,22 @@ public struct JobGraph: Sendable {
         stageOrder = ordered.map(\.name)
         let stagePosition = Dictionary(uniqueKeysWithValues: stages.enumerated().map { ($1.name, $0) })
         let ancestors = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, Validator.ancestors(of: $0.name, in: stages)) })
+        // Each stage's templates are parsed once, not once per trial.
+        var parsed: [String: (command: [CommandTemplate], env: [(key: String, value: CommandTemplate)])] = [:]
+        for stage in ordered {
+            let pointer = JSONPointer(["stages", String(stagePosition[stage.name]!)])
+            var templates: [CommandTemplate] = []
+            for arg in stage.command { templates.append(try JobGraph.template(arg, file: specFile, pointer: pointer)) }
+            var env: [(key: String, value: CommandTemplate)] = []
+            for entry in stage.env { env.append((entry.key, try JobGraph.template(entry.value, file: specFile, pointer: pointer))) }
+            parsed[stage.name] = (templates, env)
+        }
 
         for trial in trials {
             var mine: [String: JobID] = [:]
             for stage in ordered where stage.appliesTo?(trial.parameters) ?? true {
                 let pointer = JSONPointer(["stages", String(stagePosition[stage.name]!)])
-                var templates: [CommandTemplate] = []
-                for arg in stage.command { templates.append(try JobGraph.template(arg, file: specFile, pointer: pointer)) }
-                var env: [(key: String, value: CommandTemplate)] = []
-                for entry in stage.env { env.append((entry.key, try JobGraph.template(entry.value, file: specFile, pointer: pointer))) }
+                let (templates, env) = parsed[stage.name]!
                 let upstreamByStage = Dictionary(uniqueKeysWithValues: ancestors[stage.name]!.compactMap { s in mine[s].map { (s, $0) } })
                 var job = Job(id: "", stage: stage.name, command: templates, env: env, parameters: trial.parameters,
                               upstreamByStage: upstreamByStage, upstream: stage.after.compactMap { mine[$0] }.sorted(),

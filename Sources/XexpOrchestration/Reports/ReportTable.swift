@@ -28,7 +28,7 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 extension ReportTable.Cell {
     init(_ value: ParameterValue?) {
         switch value {
-        case .number(let d)?: self = .number(d)
+        case .number(let d, _)?: self = .number(d)
         case .string(let s)?: self = .text(s)
         case .bool(let b)?: self = .text(b ? "true" : "false")
         case nil: self = .empty
@@ -112,11 +112,21 @@ extension ReportTable {
 
 /// RFC 4180 CSV: CRLF line ends, fields quoted when they hold a comma, quote, CR or LF, quotes doubled.
 public enum CSV {
+    /// The one quoting rule of every CSV xexp writes (table, diff, export, plot). It looks at Unicode scalars, not
+    /// Characters: "\r\n" is a single Character equal to neither "\r" nor "\n", and a combining mark after a comma
+    /// or quote makes one Character that is neither, yet a CSV reader sees the comma, the quote or the line break.
     public static func field(_ s: String) -> String {
-        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.hasPrefix(" ") || s.hasSuffix(" ") {
-            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let scalars = s.unicodeScalars
+        let special = scalars.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
+        guard special || scalars.first == " " || scalars.last == " " else { return s }
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in scalars {
+            if scalar == "\"" { quoted.append("\"") }
+            quoted.append(scalar)
         }
-        return s
+        quoted.append("\"")
+        return String(quoted)
     }
 
     public static func document(header: [String], rows: [[String]]) -> String {

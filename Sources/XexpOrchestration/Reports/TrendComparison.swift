@@ -85,7 +85,7 @@ public struct ReferenceTable: Sendable {
     /// strings and booleans as written.
     public static func matches(_ value: ParameterValue, _ key: String) -> Bool {
         switch value {
-        case .number(let d): return Double(key) == d
+        case .number(let d, _): return Double(key) == d
         case .string(let s): return s == key
         case .bool(let b): return key == (b ? "true" : "false")
         }

@@ -108,11 +108,14 @@ public enum MetricsFile {
             }
             var step: Int?
             if let s = value["step"] {
-                guard case .number(let d) = s, d == d.rounded() else { throw FormatError(line: i + 1, message: "\"step\" must be an integer") }
-                step = Int(d)
+                // Int(exactly:): a step such as 1e20 is no Int, and converting it would trap the scheduler.
+                guard case .number(let d, _) = s, let n = Int(exactly: d) else {
+                    throw FormatError(line: i + 1, message: "\"step\" must be an integer of magnitude below 2^63, found \(s.jsonText)")
+                }
+                step = n
             }
             for member in members where member.key != "step" {
-                guard case .number(let d) = member.value else {
+                guard case .number(let d, _) = member.value else {
                     throw FormatError(line: i + 1, message: "metric \"\(member.key)\" must be a number, found \(member.value.kindName)")
                 }
                 points.append(MetricPoint(seq: i + 1, name: member.key, value: d, step: step))

@@ -92,7 +92,7 @@ public struct SlurmResources: Sendable, Equatable {
         for member in members {
             let p = pointer.appending(member.key)
             if member.key == "cpus" {
-                guard case .number(let d) = member.value, d >= 1, d == d.rounded(), d < 100_000 else {
+                guard case .number(let d, _) = member.value, d >= 1, d == d.rounded(), d < 100_000 else {
                     throw v.fail(p, "cpus must be a positive integer (CPUs per job), found \(member.value.jsonText)")
                 }
                 cpus = Int(d)
@@ -102,8 +102,8 @@ public struct SlurmResources: Sendable, Equatable {
             let text: String
             switch member.value {
             case .string(let s): text = s
-            case .number(let d) where d == d.rounded() && d > 0 && member.key != "partition" && member.key != "account":
-                text = String(Int(d))
+            case .number(let d, let literal) where d == d.rounded() && d > 0 && member.key != "partition" && member.key != "account":
+                text = literal ?? JSONValue.formatNumber(d)  // as substituted; never Int(d), which traps from 2^63 on
             default:
                 throw v.fail(p, "expected a string for \"\(member.key)\", found \(member.value.jsonText)")
             }

@@ -33,6 +33,10 @@ public let selfExecutablePlaceholder = "@xexp"
 extension ExperimentSpec {
     /// The JSON pointer of the place in the spec that gave `name` the value `value` (for error messages).
     public func location(of name: String, value: ParameterValue?) -> JSONPointer {
+        if name == "seed" {
+            if case .number(let d, _)? = value, let i = seeds.firstIndex(where: { Double($0) == d }) { return JSONPointer(["seeds", String(i)]) }
+            return JSONPointer(["seeds"])
+        }
         if let axis = grid.first(where: { $0.name == name }) {
             return JSONPointer(["grid", name] + (value.flatMap { axis.values.firstIndex(of: $0) }.map { [String($0)] } ?? []))
         }

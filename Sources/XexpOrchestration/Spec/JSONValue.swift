@@ -8,7 +8,10 @@ import Foundation
 public indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
-    case number(Double)
+    /// `literal` is the number's text as written, kept when the double cannot stand for it: an integer of 2^53 or
+    /// more in magnitude (`9007199254740993` reads as 9007199254740992; `1e16` would print as `1e+16`). Nil for every
+    /// other number, whose shortest round-trip form is exact (and is what jobs have always been substituted with).
+    case number(Double, literal: String? = nil)
     case string(String)
     case array([JSONValue])
     /// Members in source order. Duplicate keys are rejected by the parser.
@@ -18,7 +21,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
-        case let (.number(a), .number(b)): return a == b
+        case let (.number(a, la), .number(b, lb)): return a == b && la == lb
         case let (.string(a), .string(b)): return a == b
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):
@@ -50,7 +53,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
-        case .number(let d): out += JSONValue.formatNumber(d)
+        case .number(let d, let literal): out += literal ?? JSONValue.formatNumber(d)
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let items):
             out += "["
@@ -149,7 +152,7 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         case UInt8(ascii: "'"): throw error("strings must use double quotes, not single quotes")
         default: throw error("unexpected character '\(Character(Unicode.Scalar(c)))', expected a value")
         }
@@ -271,7 +274,7 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseNumber() throws(JSONSyntaxError) -> Double {
+    private mutating func parseNumber() throws(JSONSyntaxError) -> JSONValue {
         let start = index
         if current == UInt8(ascii: "-") { index += 1 }
         guard let first = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
@@ -299,7 +302,8 @@ public struct JSONParser {
             index = start
             throw error("number \(text) is out of range")
         }
-        return value
+        // From 2^53 on, not every integer is a double, and a double's shortest form is no longer the plain integer.
+        return .number(value, literal: abs(value) >= 9_007_199_254_740_992 ? text : nil)
     }
 
     @discardableResult

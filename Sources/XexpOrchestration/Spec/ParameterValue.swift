@@ -1,15 +1,18 @@
 /// A trial parameter: a string, a number or a boolean, as the spec allows.
 public enum ParameterValue: Hashable, Sendable, CustomStringConvertible {
     case string(String)
-    case number(Double)
+    /// `literal`: the spec's text for a number a double cannot stand for (``JSONValue/number(_:literal:)``). Part of
+    /// the value: `1e16` and `10000000000000000` substitute differently, so they are different values.
+    case number(Double, literal: String? = nil)
     case bool(Bool)
 
     /// The text substituted for `{name}` in a command: strings as they are (no quotes), numbers in their shortest
-    /// round-trip form (`10`, never `10.0`), booleans as `true`/`false`.
+    /// round-trip form (`10`, never `10.0`) — or, for integers of 2^53 or more, as written in the spec —, booleans as
+    /// `true`/`false`.
     public var description: String {
         switch self {
         case .string(let s): return s
-        case .number(let d): return JSONValue.formatNumber(d)
+        case .number(let d, let literal): return literal ?? JSONValue.formatNumber(d)
         case .bool(let b): return b ? "true" : "false"
         }
     }
@@ -17,7 +20,7 @@ public enum ParameterValue: Hashable, Sendable, CustomStringConvertible {
     public var json: JSONValue {
         switch self {
         case .string(let s): return .string(s)
-        case .number(let d): return .number(d)
+        case .number(let d, let literal): return .number(d, literal: literal)
         case .bool(let b): return .bool(b)
         }
     }
@@ -25,14 +28,14 @@ public enum ParameterValue: Hashable, Sendable, CustomStringConvertible {
     public init?(json: JSONValue) {
         switch json {
         case .string(let s): self = .string(s)
-        case .number(let d): self = .number(d)
+        case .number(let d, let literal): self = .number(d, literal: literal)
         case .bool(let b): self = .bool(b)
         default: return nil
         }
     }
 
     public var numericValue: Double? {
-        if case .number(let d) = self { return d }
+        if case .number(let d, _) = self { return d }
         return nil
     }
 }

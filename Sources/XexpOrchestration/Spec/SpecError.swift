@@ -27,12 +27,21 @@ public struct JSONPointer: Sendable, CustomStringConvertible {
     }
 }
 
+/// Names longer than this get no "did you mean": an edit distance costs the product of the two lengths, and a name
+/// this long is no typo of a short one.
+let suggestionLengthLimit = 64
+
 /// "did you mean 'grid'?" — the closest candidate within a small edit distance, if any.
 public func suggestion(for word: String, among candidates: [String]) -> String? {
+    guard word.utf8.count <= 4 * suggestionLengthLimit, word.count <= suggestionLengthLimit else { return nil }
+    let word = word.lowercased(), length = word.count
     var best: (String, Int)?
-    for candidate in candidates {
-        let d = editDistance(word.lowercased(), candidate.lowercased())
-        if d <= max(2, candidate.count / 3), best == nil || d < best!.1 { best = (candidate, d) }
+    for candidate in candidates where candidate.utf8.count <= 4 * suggestionLengthLimit {
+        let bound = max(2, candidate.count / 3), lowered = candidate.lowercased()
+        // The distance is at least the difference in length: skip candidates that cannot be close enough.
+        guard candidate.count <= suggestionLengthLimit, abs(lowered.count - length) <= bound else { continue }
+        let d = editDistance(word, lowered)
+        if d <= bound, best == nil || d < best!.1 { best = (candidate, d) }
     }
     return best?.0
 }

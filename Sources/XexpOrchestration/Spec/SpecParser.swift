@@ -73,7 +73,16 @@ struct Validator {
         guard let p = ParameterValue(json: value) else {
             throw fail(pointer, "parameter values must be strings, numbers or booleans, found \(value.kindName)")
         }
+        if case .string(let s) = p { try checkNoNUL(s, at: pointer) }
         return p
+    }
+
+    /// argv and environment strings are C strings: a NUL would cut the text a program receives, so two values that
+    /// differ after it would run the same command under different job ids.
+    func checkNoNUL(_ s: String, at pointer: JSONPointer) throws(SpecError) {
+        if s.utf8.contains(0) {
+            throw fail(pointer, "contains a NUL character (\\u0000), which cannot reach a program: argv and environment strings end at the first NUL; remove it")
+        }
     }
 
     func checkKeys(_ members: [(key: String, value: JSONValue)], allowed: [String], at pointer: JSONPointer, what: String) throws(SpecError) {
@@ -111,9 +120,10 @@ struct Validator {
             try checkParameterName(member.key, at: p)
             let items = try array(member.value, at: p, what: "the values of \"\(member.key)\"")
             var values: [ParameterValue] = []
+            var seen = Set<ParameterValue>()
             for (i, item) in items.enumerated() {
                 let v = try parameterValue(item, at: p.appending(i))
-                if values.contains(v) { throw fail(p.appending(i), "duplicate value \(item.jsonText); each value may appear once") }
+                if !seen.insert(v).inserted { throw fail(p.appending(i), "duplicate value \(item.jsonText); each value may appear once") }
                 values.append(v)
             }
             result.append((member.key, values))
@@ -193,11 +203,12 @@ struct Validator {
         var seeds = [0]
         if let s = root["seeds"] {
             seeds = []
+            var seen = Set<Int>()
             for (i, item) in try array(s, at: top.appending("seeds"), what: "\"seeds\"").enumerated() {
-                guard case .number(let d) = item, d == d.rounded(), abs(d) < 9e15 else {
-                    throw fail(top.appending("seeds").appending(i), "seeds must be integers, found \(item.jsonText)")
+                guard case .number(let d, _) = item, d == d.rounded(), abs(d) < 9e15 else {
+                    throw fail(top.appending("seeds").appending(i), "seeds must be integers below 9e15 in magnitude, found \(item.jsonText)")
                 }
-                if seeds.contains(Int(d)) { throw fail(top.appending("seeds").appending(i), "duplicate seed \(Int(d))") }
+                if !seen.insert(Int(d)).inserted { throw fail(top.appending("seeds").appending(i), "duplicate seed \(Int(d))") }
                 seeds.append(Int(d))
             }
         }
@@ -256,7 +267,9 @@ struct Validator {
             }
             var command: [String] = []
             for (j, arg) in try array(commandValue, at: p.appending("command"), what: "the command").enumerated() {
-                command.append(try string(arg, at: p.appending("command").appending(j), what: "a command argument"))
+                let text = try string(arg, at: p.appending("command").appending(j), what: "a command argument")
+                try checkNoNUL(text, at: p.appending("command").appending(j))
+                command.append(text)
             }
             if command[0].isEmpty { throw fail(p.appending("command").appending(0), "the program name is empty") }
             var after: [String] = []
@@ -274,24 +287,25 @@ struct Validator {
                     guard let v = ParameterValue(json: member.value) else {
                         throw fail(p.appending("env").appending(member.key), "environment values must be strings, numbers or booleans, found \(member.value.kindName)")
                     }
+                    if case .string(let text) = v { try checkNoNUL(text, at: p.appending("env").appending(member.key)) }
                     env.append((member.key, v.description))
                 }
             }
             var timeout: Double?
             if let t = item["timeout"] {
-                guard case .number(let d) = t, d > 0 else { throw fail(p.appending("timeout"), "timeout must be a positive number of seconds, found \(t.jsonText)") }
+                guard case .number(let d, _) = t, d > 0 else { throw fail(p.appending("timeout"), "timeout must be a positive number of seconds, found \(t.jsonText)") }
                 timeout = d
             }
             var retries = 0
             if let r = item["retries"] {
-                guard case .number(let d) = r, d >= 0, d == d.rounded(), d < 1000 else {
+                guard case .number(let d, _) = r, d >= 0, d == d.rounded(), d < 1000 else {
                     throw fail(p.appending("retries"), "retries must be a non-negative integer, found \(r.jsonText)")
                 }
                 retries = Int(d)
             }
             var cost: (@Sendable (Parameters) -> Double)?
             if let c = item["cost"] {
-                guard case .number(let d) = c, d > 0, d.isFinite else {
+                guard case .number(let d, _) = c, d > 0, d.isFinite else {
                     throw fail(p.appending("cost"), "cost must be a positive number (the job's expected run time in any unit shared by the stages, e.g. minutes), found \(c.jsonText)")
                 }
                 cost = { _ in d }

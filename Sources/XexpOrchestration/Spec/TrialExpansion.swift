@@ -1,7 +1,7 @@
 /// One point of the sweep: a full set of parameter values, `seed` included.
 public struct Trial: Hashable, Sendable {
     public var parameters: Parameters
-    public var seed: Int { if case .number(let d)? = parameters["seed"] { return Int(d) } else { return 0 } }
+    public var seed: Int { if case .number(let d, _)? = parameters["seed"] { return Int(d) } else { return 0 } }
 }
 
 extension ExperimentSpec {
@@ -45,6 +45,40 @@ extension ExperimentSpec {
             }
         }
         return trials
+    }
+}
+
+extension ExperimentSpec {
+    /// How many trials the spec describes, counted without expanding them: the grid's sizes × the zip length (when
+    /// there is a grid or zip, or nothing else), plus the included trials, times the seeds — before `exclude` or
+    /// duplicates drop any. Saturates at `Int.max`.
+    public var trialCountBound: Int {
+        func times(_ a: Int, _ b: Int) -> Int {
+            let (product, overflow) = a.multipliedReportingOverflow(by: b)
+            return overflow ? .max : product
+        }
+        var points = 0
+        if !grid.isEmpty || !zip.isEmpty || include.isEmpty {
+            points = grid.reduce(1) { times($0, $1.values.count) }
+            if let length = zip.first?.values.count { points = times(points, length) }
+        }
+        let (sum, overflow) = points.addingReportingOverflow(include.count)
+        return times(overflow ? .max : sum, seeds.count)
+    }
+
+    /// Refuses a spec of more than `limit` trials before anything is expanded: ten values on each of seven axes
+    /// would otherwise allocate gigabytes and abort, and a million trials take minutes even in a dry run.
+    public func checkTrialCount(limit: Int, file: String) throws(SpecError) {
+        let count = trialCountBound
+        guard count > limit else { return }
+        var shape = [grid.isEmpty ? nil : "grid " + grid.map { String($0.values.count) }.joined(separator: " × "),
+                     zip.first.map { "zip \($0.values.count)" }].compactMap { $0 }.joined(separator: " × ")
+        if !include.isEmpty { shape += (shape.isEmpty ? "" : " + ") + "\(include.count) included" }
+        if shape.isEmpty { shape = "base" }
+        shape += ", × \(seeds.count) seed" + (seeds.count == 1 ? "" : "s") + (exclude.isEmpty ? "" : ", before \"exclude\"")
+        let location = !grid.isEmpty ? "/grid" : !zip.isEmpty ? "/zip" : !include.isEmpty ? "/include" : "/seeds"
+        throw SpecError(file: file, location: location,
+                        message: "this spec describes \(count == .max ? "more than \(Int.max)" : String(count)) trials (\(shape)), more than the limit of \(limit); sweep fewer values or split the spec, or raise the limit with `xexp sweep --max-trials N`")
     }
 }
 

@@ -6,15 +6,21 @@ public struct SweepPlan: Sendable {
     public var trials: [Trial]
     public var graph: JobGraph
 
+    /// The most trials a sweep may have unless `xexp sweep --max-trials N` raises it (README, Spec format).
+    public static let defaultMaxTrials = 100_000
+
     /// Parses, validates and expands the spec at `url` (named `displayPath` in errors).
-    /// - Parameter pipeline: the built-in pipeline, used when the spec has no `stages`.
-    public init(specAt url: URL, displayPath: String, pipeline: (any BuiltinPipeline)? = nil) throws(SpecError) {
-        try self.init(spec: SpecParser.load(contentsOf: url, displayPath: displayPath, pipeline: pipeline), displayPath: displayPath)
+    /// - Parameters:
+    ///   - pipeline: the built-in pipeline, used when the spec has no `stages`.
+    ///   - maxTrials: a spec describing more trials is refused before they are expanded.
+    public init(specAt url: URL, displayPath: String, pipeline: (any BuiltinPipeline)? = nil, maxTrials: Int = SweepPlan.defaultMaxTrials) throws(SpecError) {
+        try self.init(spec: SpecParser.load(contentsOf: url, displayPath: displayPath, pipeline: pipeline), displayPath: displayPath, maxTrials: maxTrials)
     }
 
     /// Expands an already parsed spec (e.g. the text an invocation recorded).
-    public init(spec parsed: ExperimentSpec, displayPath: String) throws(SpecError) {
+    public init(spec parsed: ExperimentSpec, displayPath: String, maxTrials: Int = SweepPlan.defaultMaxTrials) throws(SpecError) {
         spec = parsed
+        try spec.checkTrialCount(limit: maxTrials, file: displayPath)
         trials = spec.expandTrials()
         if trials.isEmpty {
             throw SpecError(file: displayPath, location: "/exclude", message: "every trial is excluded; loosen \"exclude\" so at least one trial remains")
