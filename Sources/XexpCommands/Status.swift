@@ -33,7 +33,7 @@ struct Status: ParsableCommand {
         let reference = try query { try SweepReference(parsing: sweep) }
         let (overview, problems) = try query { try store.problems(of: reference) }
         let counts = states.compactMap { s in overview.counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
-        print("\(overview.name): \(overview.total) jobs — \(counts)")
+        print("\(overview.name): \(overview.total) jobs — \(counts)" + (overview.cached > 0 ? " (\(overview.cached) cached)" : ""))
         for job in problems where job.status != .pending {
             print("\n\(job.status.rawValue)  \(job.stage)  \(job.id)  (attempts: \(job.attempts))  \(store.runsDirectory.appendingPathComponent(job.id).path)")
             if let error = job.error {

@@ -75,7 +75,7 @@ public struct XmodelPipeline: BuiltinPipeline {
     public var parameterNames: [String] {
         var names: [String] = []
         for (_, list) in Self.reads { for n in list where n != "seed" && !names.contains(n) { names.append(n) } }
-        return names + ["benchmarks"]
+        return names + ["benchmarks", "upto"]
     }
 
     /// Hyperparameters default to `"auto"`: the preset's value (so `preset` alone sets a consistent recipe).
@@ -88,6 +88,7 @@ public struct XmodelPipeline: BuiltinPipeline {
         p["preset"] = .string("small")
         p["benchmarks"] = .string(BenchmarkName.allCases.map(\.rawValue).joined(separator: ","))
         p["data_seed"] = .number(0)
+        p["upto"] = .string("all")
         p["lm_focus"] = .string("auto")
         for name in Hyperparameters.names { p[name] = .string("auto") }
         return p
@@ -125,6 +126,10 @@ public struct XmodelPipeline: BuiltinPipeline {
         if benchmarks.isEmpty { problems.append(("benchmarks", "benchmarks is empty; list some of: \(known.joined(separator: ", "))")) }
         for b in benchmarks where !known.contains(b) {
             problems.append(("benchmarks", "unknown benchmark \"\(b)\"\(hint(b, known)); valid (comma-separated): \(known.joined(separator: ", "))"))
+        }
+        let upto = p["upto"]?.description ?? "all"
+        if !["all", "backbones"].contains(upto) {
+            problems.append(("upto", "upto must be \"all\" (every stage) or \"backbones\" (only the vision and lm stages, as Experiments/backbones.json), found \"\(upto)\""))
         }
         // Seeds reach the worker as text and become UInt64: below 2^53 that text is the plain integer.
         if case .number(let d, _)? = p["data_seed"], d == d.rounded(), d >= 0, d < 9_007_199_254_740_992 {} else {
@@ -179,6 +184,12 @@ public struct XmodelPipeline: BuiltinPipeline {
         // What a cache entry holds: the files downstream stages read (weights, not optimizer moments) and the
         // predictions behind a score.
         for i in stages.indices { stages[i].outputs = Self.outputs[stages[i].name] ?? ["predictions.jsonl"] }
+        // `upto: backbones` keeps only the pretraining stages (a spec that trains the backbones a job cache ships).
+        // Not part of any job's identity: it decides which jobs exist, never what they compute.
+        for i in stages.indices where !["vision", "lm"].contains(stages[i].name) {
+            let applies = stages[i].appliesTo
+            stages[i].appliesTo = { p in p["upto"]?.description != "backbones" && (applies?(p) ?? true) }
+        }
         return stages
     }
 

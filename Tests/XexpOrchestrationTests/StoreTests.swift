@@ -7,7 +7,7 @@ struct StoreTests {
     @Test func migrationsCreateTheSchema() throws {
         let dir = TempDir()
         let store = try Store.open(at: dir.url.appendingPathComponent("s.sqlite"))
-        #expect(try store.appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm"])
+        #expect(try store.appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache"])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name")
         }
@@ -15,7 +15,7 @@ struct StoreTests {
         let mode = try store.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         // Opening again is a no-op migration.
-        #expect(try Store.open(at: store.url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm"])
+        #expect(try Store.open(at: store.url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache"])
     }
 
     @Test func notAStoreIsAClearError() throws {

@@ -60,6 +60,8 @@ public struct SweepOverview: Sendable {
     public var lastStarted: Double
     public var lastEnded: Double?
     public var counts: [JobStatus: Int]
+    /// Done jobs whose result was served from a job cache.
+    public var cached = 0
     public var total: Int { counts.values.reduce(0, +) }
 }
 
@@ -175,8 +177,12 @@ extension Store {
         return try pool.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT started_at, ended_at, (SELECT COUNT(*) FROM invocations WHERE sweep = ?) AS n FROM invocations WHERE id = ?",
                                        arguments: [reference.name, invocation])!
-            let overview = SweepOverview(name: reference.name, invocations: row["n"], lastStarted: row["started_at"], lastEnded: row["ended_at"],
+            var overview = SweepOverview(name: reference.name, invocations: row["n"], lastStarted: row["started_at"], lastEnded: row["ended_at"],
                                          counts: try jobCounts(db, invocation: invocation))
+            overview.cached = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM jobs j WHERE j.status = 'done' AND j.origin IS NOT NULL AND j.id IN
+                  (SELECT tj.job_id FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id WHERE t.invocation_id = ?)
+                """, arguments: [invocation]) ?? 0
             let jobs = try Row.fetchAll(db, sql: """
                 SELECT id, stage, status, attempts, error FROM jobs WHERE status != 'done' AND id IN
                   (SELECT tj.job_id FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id WHERE t.invocation_id = ?)
