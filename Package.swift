@@ -82,7 +82,9 @@ let package = Package(
         .target(name: "XexpTestSupport", path: "Tests/XexpTestSupport"),
         .testTarget(
             name: "XexpCommandsTests",
-            dependencies: ["XexpCommands", "XexpOrchestration", "XexpTestSupport"]
+            dependencies: ["XexpCommands", "XexpOrchestration", "XexpTestSupport"],
+            // Read from the repository by path (golden results), not bundled.
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "XexpSlurmTests",

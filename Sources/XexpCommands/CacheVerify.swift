@@ -20,7 +20,10 @@ extension Cache {
         var directory: String
 
         @Option(help: ArgumentHelp("The spec whose jobs the cache holds (their commands are taken from it).", valueName: "spec"))
-        var spec: String
+        var spec: String?
+
+        @Flag(help: "Only check every entry's files against its manifest (seconds); rerun nothing.")
+        var manifestsOnly = false
 
         @Option(help: ArgumentHelp("Rerun only this job (repeatable; default: every job of the spec the cache holds).", valueName: "id"))
         var job: [String] = []
@@ -36,11 +39,9 @@ extension Cache {
             guard FileManager.default.fileExists(atPath: cache.directory.path) else {
                 throw fail("\(directory): no such directory", status: ExitStatus.usage)
             }
-            let plan: SweepPlan
-            do { plan = try SweepPlan(specAt: URL(fileURLWithPath: spec), displayPath: spec, pipeline: XmodelPipeline()) } catch {
-                throw fail(error.description, status: ExitStatus.usage)
+            guard manifestsOnly || spec != nil else {
+                throw fail("cache verify needs --spec SPEC (the spec whose jobs it reruns), or --manifests-only", status: ExitStatus.usage)
             }
-            let numerics = plan.spec.pipeline?.numericsFingerprint
             var failures = 0
 
             // 1. Every entry against its manifest (whatever spec it belongs to).
@@ -53,6 +54,15 @@ extension Cache {
                 }
             }
             print("\(entries.count) entr\(entries.count == 1 ? "y" : "ies") checked against their manifests, \(failures) bad")
+            guard let spec, !manifestsOnly else {
+                if failures > 0 { throw ExitCode(ExitStatus.failure) }
+                return
+            }
+            let plan: SweepPlan
+            do { plan = try SweepPlan(specAt: URL(fileURLWithPath: spec), displayPath: spec, pipeline: XmodelPipeline()) } catch {
+                throw fail(error.description, status: ExitStatus.usage)
+            }
+            let numerics = plan.spec.pipeline?.numericsFingerprint
 
             // 2. The spec's jobs that the cache holds, rerun from the spec's commands.
             let held = Set(entries)

@@ -28,7 +28,25 @@ struct Table: ParsableCommand {
             metrics = XmodelPipeline().headlineMetrics.filter(results.metricNames.contains)
         }
         print(SweepTable(results, metrics: metrics).report.render(format), terminator: "")
-        if let metrics, format == .text || format == .md, let line = Self.chanceLine(results, headline: metrics) { print(format == .md ? "\n" + line : line) }
+        if let metrics, format == .text || format == .md {
+            for line in [Self.chanceLine(results, headline: metrics), Self.blindLine(results, headline: metrics)].compactMap({ $0 }) {
+                print(format == .md ? "\n" + line : line)
+            }
+        }
+    }
+
+    /// Each headline benchmark's blind baseline (`BENCH.blind.METRIC`: the same finetuned model answering about
+    /// another question's image), over the trials: a score counts as using the image only above this line.
+    static func blindLine(_ results: InvocationResults, headline: [String]) -> String? {
+        let parts: [String] = headline.compactMap { name in
+            guard let dot = name.firstIndex(of: ".") else { return nil }
+            let benchmark = name[..<dot], metric = name[name.index(after: dot)...]
+            let values = results.trials.compactMap { $0.metrics["\(benchmark).blind.\(metric)"] }
+            guard let low = values.min(), let high = values.max() else { return nil }
+            func show(_ v: Double) -> String { String(format: high < 1 ? "%.2f" : "%.1f", v) }
+            return "\(benchmark) \(low == high ? show(low) : show(low) + "–" + show(high))"
+        }
+        return parts.isEmpty ? nil : "blind (same model, wrong image): " + parts.joined(separator: ", ")
     }
 
     /// Under the headline table, each benchmark's chance level (its `chance` metric: uniform guessing), so that

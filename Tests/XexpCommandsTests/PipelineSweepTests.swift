@@ -28,13 +28,19 @@ struct PipelineSweepTests {
         let header = table.stdout.split(separator: "\n").first.map(String.init) ?? ""
         #expect(header.hasPrefix("tokens  gqa.accuracy  sqa.accuracy  textvqa.accuracy  pope.f1  mme.total  mmbench.accuracy  latency.prefill_ms"), "\(table.stdout)")
         // Under the headline table, each benchmark's chance level (POPE's is 50 by construction); not in CSV.
-        let chance = table.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let lines = table.stdout.split(separator: "\n").map(String.init)
+        let chance = lines.dropLast().last ?? ""
         #expect(chance.hasPrefix("chance (uniform guessing): gqa "), "\(table.stdout)")
         #expect(["sqa ", "textvqa ", "pope 50.0", "mme ", "mmbench "].allSatisfy(chance.contains), "\(chance)")
-        #expect(try first.run(binary: releaseBinary, ["table", "tokens-smoke", "--format", "md"]).stdout.hasSuffix("\n\n" + chance + "\n"))
-        #expect(try !first.run(binary: releaseBinary, ["table", "tokens-smoke", "--format", "csv"]).stdout.contains("chance"))
+        // … and the blind baseline: the same finetuned model asked about another question's image.
+        let blind = lines.last ?? ""
+        #expect(blind.hasPrefix("blind (same model, wrong image): gqa "), "\(table.stdout)")
+        #expect(["sqa ", "textvqa ", "pope ", "mme ", "mmbench "].allSatisfy(blind.contains), "\(blind)")
+        #expect(try first.run(binary: releaseBinary, ["table", "tokens-smoke", "--format", "md"]).stdout.hasSuffix("\n\n" + chance + "\n\n" + blind + "\n"))
+        let csv = try first.run(binary: releaseBinary, ["table", "tokens-smoke", "--format", "csv"]).stdout
+        #expect(!csv.contains("chance") && !csv.contains("blind"))
         let all = try first.run(binary: releaseBinary, ["table", "tokens-smoke", "--all-metrics", "--format", "csv"])
-        for metric in ["vision.shape_acc", "lm.val_loss", "lm.context_answer_acc", "lm.context_acc.reading", "align.loss", "align.shuffled_image_loss", "finetune.loss", "finetune.heldout_answer_acc", "finetune.shuffled_image_answer_acc", "pope.adversarial.f1", "mme.existence", "latency.blas_threads", "latency.load_average"] {
+        for metric in ["vision.shape_acc", "lm.val_loss", "lm.context_answer_acc", "lm.context_acc.reading", "align.loss", "align.shuffled_image_loss", "finetune.loss", "finetune.heldout_answer_acc", "finetune.shuffled_image_answer_acc", "pope.adversarial.f1", "pope.blind.f1", "gqa.blind.accuracy", "mme.existence", "latency.blas_threads", "latency.load_average"] {
             #expect(all.stdout.contains(metric), "missing \(metric)")
         }
         // Every prediction is kept for inspection.
@@ -44,10 +50,13 @@ struct PipelineSweepTests {
         let expected = try results(first)
         #expect(expected.count > 40)
 
-        // From scratch again: bit-identical metrics.
+        try checkGolden(first)
+
+        // From scratch again, one job at a time, so each job gets every core's thread instead of one (threads per job =
+        // cores / --jobs): bit-identical metrics, because no result depends on the thread count.
         let second = Sandbox()
         second.write("tokens.json", Self.spec)
-        #expect(try second.run(binary: releaseBinary, ["sweep", "tokens.json", "--jobs", "2"]).status == 0)
+        #expect(try second.run(binary: releaseBinary, ["sweep", "tokens.json", "--jobs", "1"]).status == 0)
         #expect(try results(second) == expected)
         // … and byte-identical model files (weights and their config metadata), job by job.
         var compared = 0
@@ -85,6 +94,46 @@ struct PipelineSweepTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("reused"))
         #expect(try results(third) == expected)
+    }
+
+    /// Golden results: every cacheable job of the smoke sweep, by job id, with the SHA-256 of each result file
+    /// (`Tests/XexpCommandsTests/Fixtures/smoke-golden.json`). A job id carries its stage's version, so a change of
+    /// results without a version bump fails here; a bump gives new ids, and the file must be recorded again
+    /// (`XEXP_RECORD_GOLDEN=1 swift test --skip-build --filter smokeSweep`). Valid for the numerics it records.
+    func checkGolden(_ box: Sandbox) throws {
+        let cache = box.url.appendingPathComponent("golden-cache")
+        let push = try box.run(binary: releaseBinary, ["cache", "push", "tokens-smoke", "--to", cache.path])
+        #expect(push.status == 0, "\(push.stderr)")
+        var jobs: [String: [String: String]] = [:]
+        var numerics = ""
+        for id in try FileManager.default.contentsOfDirectory(atPath: cache.path) where !id.hasPrefix(".") {
+            let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: cache.appendingPathComponent("\(id)/manifest.json"))) as? [String: Any])
+            numerics = manifest["numerics"] as? String ?? ""
+            var files: [String: String] = ["stage": manifest["stage"] as? String ?? ""]
+            for file in manifest["files"] as? [[String: Any]] ?? [] { files[file["name"] as? String ?? ""] = file["sha256"] as? String }
+            jobs[id] = files
+        }
+        let golden = repositoryRoot.appendingPathComponent("Tests/XexpCommandsTests/Fixtures/smoke-golden.json")
+        if ProcessInfo.processInfo.environment["XEXP_RECORD_GOLDEN"] == "1" {
+            let object: [String: Any] = ["numerics": numerics, "jobs": jobs]
+            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: golden)
+            return
+        }
+        let recorded = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: golden)) as? [String: Any])
+        guard recorded["numerics"] as? String == numerics else {
+            // Other OpenBLAS builds or kernels give other bits: the golden file speaks for the numerics it names.
+            print("golden results recorded under \(recorded["numerics"] ?? "?"), this machine runs \(numerics): not compared")
+            return
+        }
+        let expected = try #require(recorded["jobs"] as? [String: [String: String]])
+        #expect(jobs.count == 18, "smoke sweep: vision, lm, 2 align, 2 finetune, 12 evaluations")
+        for (id, files) in jobs.sorted(by: { $0.key < $1.key }) {
+            guard let want = expected[id] else {
+                Issue.record("job \(id) (\(files["stage"] ?? "?")) has no golden result: its id changed (a stage version bump?); record the file again with XEXP_RECORD_GOLDEN=1")
+                continue
+            }
+            #expect(files == want, "job \(id) (\(files["stage"] ?? "?")): results changed without a bump of its stage's version")
+        }
     }
 
     /// A worker trains with the batch it is given (`lm_batch`), and one run by hand with a bad value fails with the

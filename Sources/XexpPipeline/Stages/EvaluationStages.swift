@@ -34,19 +34,27 @@ enum EvaluationStages {
         let set = data.benchmark(name, size: s.preset.evalSize)
         var featureCache: [Int: Tensor] = [:]
         var answered: [String: String] = [:]  // identical (image, prompt) pairs are answered once: greedy is deterministic
-        var predictions: [String] = []
-        for (i, q) in set.questions.enumerated() {
-            let prompt = set.prompt(i)
-            let key = "\(q.imageIndex)|\(prompt)"
-            if let known = answered[key] { predictions.append(known); continue }
-            let features = featureCache[q.imageIndex] ?? StageSupport.features(model, [set.images[q.imageIndex]])
-            featureCache[q.imageIndex] = features
-            let prediction = answer(model, prompt: prompt, features: features)
-            answered[key] = prediction
-            predictions.append(prediction)
+        func predict(_ image: (Int) -> Int) -> [String] {
+            set.questions.indices.map { i in
+                let index = image(set.questions[i].imageIndex)
+                let prompt = set.prompt(i)
+                let key = "\(index)|\(prompt)"
+                if let known = answered[key] { return known }
+                let features = featureCache[index] ?? StageSupport.features(model, [set.images[index]])
+                featureCache[index] = features
+                let prediction = answer(model, prompt: prompt, features: features)
+                answered[key] = prediction
+                return prediction
+            }
         }
-        let score = try set.writePredictions(predictions, to: context.file("predictions.jsonl"))
-        metrics.emit(score.metrics.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        let score = try set.writePredictions(predict { $0 }, to: context.file("predictions.jsonl"))
+        // The blind baseline: the same model, every question asked about another question's image (the image set
+        // rotated by half). What it scores comes from priors and the question alone; a benchmark "uses the image"
+        // only as far as the real score beats it. Uniform chance and always-"yes" flatter a model; this does not.
+        let count = set.images.count
+        let blind = try set.score(predict { count > 1 ? ($0 + count / 2) % count : $0 })
+        metrics.emit(score.metrics.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                     + blind.metrics.filter { $0.key != "chance" }.sorted { $0.key < $1.key }.map { ("blind.\($0.key)", $0.value) })
     }
 
     static func loadAverage() -> Double {
