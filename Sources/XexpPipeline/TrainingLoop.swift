@@ -37,6 +37,7 @@ public struct TrainingLoop {
     public func run(metrics: MetricsLog, step: (Int) throws -> Double) throws -> Double {
         var start = 0
         var recent: [Double] = []
+        var window: [Double] = []  // losses since the last `loss` line: resumed too, or a kill inside it would change the line
         if FileManager.default.fileExists(atPath: checkpointURL.path) {
             let checkpoint = try Checkpoint.load(from: checkpointURL.path)
             try checkpoint.restore(into: optimizer.parameters)
@@ -45,10 +46,10 @@ public struct TrainingLoop {
             let state = try JSONDecoder().decode(ResumeState.self, from: Data(checkpoint.config.utf8))
             metrics.replay(state.history)
             recent = state.recent
+            window = state.window ?? []
             FileHandle.standardError.write(Data("\(name): resumed from step \(start) of \(totalSteps)\n".utf8))
         }
         var lastSave = Date()
-        var window: [Double] = []
         let tail = max(1, totalSteps / 10)
         for i in start..<totalSteps {
             optimizer.zeroGrad()
@@ -63,7 +64,7 @@ public struct TrainingLoop {
                 window.removeAll()
             }
             if Date().timeIntervalSince(lastSave) >= checkpointSeconds && i + 1 < totalSteps {
-                try save(step: i + 1, metrics: metrics, recent: recent)
+                try save(step: i + 1, metrics: metrics, recent: recent, window: window)
                 lastSave = Date()
             }
         }
@@ -72,8 +73,8 @@ public struct TrainingLoop {
 
     /// Writes the checkpoint atomically (`Checkpoint.save` renames into place), so a kill mid-write leaves the
     /// previous one intact. Its metadata `config` holds the resume state: metric history and recent losses.
-    func save(step: Int, metrics: MetricsLog, recent: [Double]) throws {
-        let state = ResumeState(history: metrics.lines, recent: recent)
+    func save(step: Int, metrics: MetricsLog, recent: [Double], window: [Double]) throws {
+        let state = ResumeState(history: metrics.lines, recent: recent, window: window)
         let json = try state.sortedJSON()
         try Checkpoint.save(to: checkpointURL.path, parameters: optimizer.parameters, optimizer: optimizer, step: step, config: json)
     }
@@ -81,6 +82,8 @@ public struct TrainingLoop {
     struct ResumeState: Codable {
         var history: [String]
         var recent: [Double]
+        /// Losses since the last `loss` line (absent in checkpoints written before it was kept).
+        var window: [Double]?
     }
 }
 

@@ -129,6 +129,23 @@ struct CommandLineTests {
         #expect(try box.run("status", "slow").stdout.hasPrefix("slow: 10 jobs — 10 done"))
     }
 
+    /// `--rerun` starts a job from scratch: state an earlier run left in its directory (here a "checkpoint" the
+    /// command would resume from) is gone, while its logs stay.
+    @Test func rerunStartsFromAnEmptyJobDirectory() throws {
+        let box = Sandbox()
+        box.write("r.json", #"""
+            {"name": "r", "stages": [{"name": "s", "command": ["sh", "-c", "if [ -e {job.dir}/checkpoint ]; then echo '{\"resumed\": 1}'; else echo '{\"resumed\": 0}'; fi >> $XEXP_METRICS; echo state > {job.dir}/checkpoint; echo ran"]}]}
+            """#)
+        #expect(try box.run("sweep", "r.json").status == 0)
+        #expect(try box.run("sweep", "r.json", "--rerun", "s").status == 0)
+        let rows = try box.run("table", "r", "--format", "csv").stdout.split(separator: "\r\n")
+        #expect(rows.first == "s.resumed,n" && rows.dropFirst().first?.hasPrefix("0,") == true, "the rerun resumed from the old state: \(rows)")
+        let logs = try FileManager.default.subpathsOfDirectory(atPath: box.url.appendingPathComponent("Results/runs").path)
+            .filter { $0.hasSuffix("stdout.log") }
+        #expect(logs.count == 1)
+        #expect(box.read("Results/runs/\(logs[0])") == "ran\nran\n", "logs keep every attempt")
+    }
+
     @Test func secondSweepOnTheSameStoreIsRefused() throws {
         let box = Sandbox()
         box.write("slow.json", Self.slowSpec)

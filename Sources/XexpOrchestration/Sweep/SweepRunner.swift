@@ -78,6 +78,10 @@ public final class SweepRunner: @unchecked Sendable {
         for id in forceRun { statuses[id] = nil }
         var toRun = plan.jobsToRun(statuses: statuses, rerun: rerun)
         if let needed { toRun.formIntersection(needed) }
+        // A rerun starts from scratch: whatever an earlier run left in the job's directory (a checkpoint to resume
+        // from, partial outputs) is removed, logs aside. A job that merely did not finish keeps its directory, so it
+        // resumes.
+        for id in forced.union(forceRun).intersection(toRun) { try clearJobDirectory(id) }
         try store.markPending(Array(toRun.subtracting(live.map(\.job))))
         started(toRun.count, plan.graph.jobs.count - toRun.count, served.count)
         if case .slurm(let slurmOptions) = backend {
@@ -112,6 +116,17 @@ public final class SweepRunner: @unchecked Sendable {
         result.cached = served.count
         try store.finishInvocation(invocation, outcome: summary.interruptedBySignal ? "interrupted" : (result.succeeded ? "done" : "failed"))
         return result
+    }
+
+    /// Empties `runs/<id>/` but for its logs (which keep every attempt).
+    func clearJobDirectory(_ id: JobID) throws {
+        let directory = store.runsDirectory.appendingPathComponent(id)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name != "stdout.log" && name != "stderr.log" {
+            do { try FileManager.default.removeItem(at: directory.appendingPathComponent(name)) } catch {
+                throw StoreError("cannot clear \(directory.path) for the rerun: \(error.localizedDescription)")
+            }
+        }
     }
 
     /// Asks a running sweep to stop (from a signal handler's queue). Safe to call before `run` has started.

@@ -85,6 +85,8 @@ enum PretrainStages {
         metrics.emit([("loss", loss)] + ["shape", "colour", "size", "digit"].enumerated().map { ("\($1)_acc", Double(correct[$0]) / Double(counted)) })
         try Checkpoint.save(to: context.file("encoder.safetensors").path, parameters: encoder.weights.parameters, step: steps,
                             config: try config.sortedJSON())
+        // Done: the resume state must not outlive the job (a later attempt would continue it instead of starting over).
+        try? FileManager.default.removeItem(at: context.file("checkpoint.safetensors"))
     }
 
     // MARK: - Language model
@@ -165,6 +167,7 @@ enum PretrainStages {
                       ("parameters", Double(config.parameterCount))] + ContextProbe.metrics(model, data: data))
         try Checkpoint.save(to: context.file("lm.safetensors").path, parameters: model.weights.parameters, step: steps,
                             config: try config.sortedJSON())
+        try? FileManager.default.removeItem(at: context.file("checkpoint.safetensors"))
     }
 }
 
