@@ -18,6 +18,20 @@ struct StoreTests {
         #expect(try Store.open(at: store.url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache"])
     }
 
+    /// A job that once ran on Slurm and then runs locally drops its Slurm id: a local run killed with the sweep is then
+    /// an orphan that the next local sweep resets, instead of a "Slurm job" that blocks every local sweep forever.
+    @Test func aLocalRunForgetsTheSlurmJob() throws {
+        let dir = TempDir()
+        let (_, store) = try runSweep(dir, #"{"name": "s", "stages": [{"name": "a", "command": ["true"]}]}"#)
+        let id = try #require(try store.pool.read { try String.fetchOne($0, sql: "SELECT id FROM jobs") })
+        _ = try store.markSubmitted(id, slurmID: "4242", invocation: nil)
+        try store.markFinished(id, outcome: JobOutcome(status: .failed, error: "node died"))
+        try store.markRunning(id, pid: 999_999, invocation: nil)  // then the local xexp running it is killed
+        #expect(try store.resetOrphanedLocalJobs() == 1)
+        #expect(try store.statuses(of: [id])[id] == .interrupted)
+        #expect(try store.liveSlurmJobs(among: [id]).isEmpty)
+    }
+
     @Test func notAStoreIsAClearError() throws {
         let dir = TempDir()
         let file = dir.write("junk.sqlite", String(repeating: "not a database ", count: 100))
