@@ -107,10 +107,12 @@ struct PipelineDefinitionTests {
         #expect(XmodelPipeline.cost("lm", lm.parameters) == 2 * XmodelPipeline.cost("lm", base.graph.jobs.first { $0.stage == "lm" }!.parameters))
     }
 
-    /// `small-lm.json`: its first row is the tokens sweep's 576-token trial; the two rows with the `paper` LM recipe
-    /// share that LM and stage 1 and differ from stage 2 on.
+    /// `small-lm.json`: its first row is the `small` preset's 576-token trial (what `tokens.json` ran before it moved
+    /// to the pretrained backbones); the two rows with the `paper` LM recipe share that LM and stage 1 and differ from
+    /// stage 2 on.
     @Test func smallLMSweepSharesTheTokenTrialAndOneLargeLM() throws {
-        let small = try repositorySpec("small-lm.json"), tokens = try repositorySpec("tokens.json")
+        let small = try repositorySpec("small-lm.json")
+        let tokens = try plan(#"{"name": "x", "base": {"projector": "xdp", "llm": "mini-xmodel-lm", "preset": "small"}, "grid": {"tokens": [576, 144]}}"#)
         #expect(small.trials.count == 4)
         let jobs = small.graph.trialJobs
         let tokens576 = tokens.graph.trialJobs[0]  // the grid's first value
