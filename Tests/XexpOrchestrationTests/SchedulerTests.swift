@@ -36,6 +36,25 @@ struct SchedulerTests {
         #expect(peak == 2)
     }
 
+    /// A stop that arrives before the scheduler has started (a SIGINT while the store records the invocation) is
+    /// kept: nothing runs, and the run reports an interruption. It used to be dropped, and every job ran.
+    @Test func aStopBeforeTheRunIsKept() throws {
+        let dir = TempDir()
+        let p = try plan(dir, #"{"name": "t", "grid": {"i": [1, 2]}, "stages": [{"name": "s", "command": ["sh", "-c", "echo {i} >> ../ran"]}]}"#)
+        let store = try Store.open(at: dir.url.appendingPathComponent("store/x.sqlite"))
+        let invocation = try store.recordInvocation(InvocationInfo(sweep: "t", specPath: "spec.json", specText: "{}", toolkitVersion: "test",
+                                                                   gitCommit: nil, host: "h", options: ""), trials: p.trials, graph: p.graph)
+        let work = dir.url.appendingPathComponent("w")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let scheduler = LocalScheduler(graph: p.graph, toRun: Set(p.graph.jobs.map(\.id)), store: store, invocation: invocation,
+                                       workingDirectory: work, options: SchedulerOptions(slots: 2, cores: 2))
+        scheduler.stop(reason: "received SIGINT")
+        let summary = scheduler.run()
+        #expect(summary.interruptedBySignal, "\(summary)")
+        #expect(summary.done == 0 && summary.interrupted == 2, "\(summary)")
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("ran").path))
+    }
+
     @Test func longestRemainingPathStartsFirst() throws {
         let dir = TempDir()
         let events = EventLog()

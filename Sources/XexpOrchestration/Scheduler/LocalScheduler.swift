@@ -71,6 +71,7 @@ public final class LocalScheduler: @unchecked Sendable {
     private var attemptsThisRun: [JobID: Int] = [:]
     private var summary = SchedulerSummary()
     private var isLaunching = false
+    private var stopBeforeRun: String?
     private let priority: [JobID: Double]
     private let downstream: [JobID: [JobID]]
     private let results: Set<JobID>   // jobs that read an upstream job and that nothing in this run reads
@@ -113,6 +114,10 @@ public final class LocalScheduler: @unchecked Sendable {
     public func run() -> SchedulerSummary {
         queue.async {
             self.state = .running
+            if let reason = self.stopBeforeRun {
+                self.stopNow(reason: reason)  // asked to stop before there was anything to stop: run nothing
+                return
+            }
             self.launchReady()
             self.finishIfIdle()
         }
@@ -123,16 +128,22 @@ public final class LocalScheduler: @unchecked Sendable {
     /// Stops launching and terminates running jobs (SIGTERM, then SIGKILL after the grace period). Thread-safe.
     public func stop(reason: String) {
         queue.async {
-            guard self.state == .running else { return }
-            self.state = .stopping
-            self.summary.interruptedBySignal = true
-            self.observer(.stopping(reason: reason))
-            for (id, job) in self.running {
-                self.running[id]?.stopped = true
-                self.terminate(pid: job.pid)
-            }
-            self.finishIfIdle()
+            // A stop before `run` (a SIGINT while the sweep records its invocation) is kept for `run`, not dropped.
+            if self.state == .idle { self.stopBeforeRun = reason; return }
+            self.stopNow(reason: reason)
         }
+    }
+
+    private func stopNow(reason: String) {
+        guard state == .running else { return }
+        state = .stopping
+        summary.interruptedBySignal = true
+        observer(.stopping(reason: reason))
+        for (id, job) in running {
+            running[id]?.stopped = true
+            terminate(pid: job.pid)
+        }
+        finishIfIdle()
     }
 
     // MARK: - On the queue
