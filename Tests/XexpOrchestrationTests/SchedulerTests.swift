@@ -55,6 +55,30 @@ struct SchedulerTests {
         #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("ran").path))
     }
 
+    /// Background processes that ignore SIGTERM do not outlive their job: after the grace period the whole process
+    /// group is killed, whether the job timed out or ended normally, and the sweep returns only after that.
+    @Test func grandchildrenIgnoringSIGTERMDoNotOutliveTheirJob() throws {
+        let dir = TempDir()
+        let marker = Int.random(in: 100_000...999_999)
+        let (result, _) = try runSweep(dir, """
+            {"name": "t", "stages": [
+              {"name": "slow", "timeout": 1, "command": ["sh", "-c", "(trap '' TERM; exec sleep \(marker)1) & sleep 1000"]},
+              {"name": "quick", "command": ["sh", "-c", "(trap '' TERM; exec sleep \(marker)2) & echo started"]}
+            ]}
+            """)
+        #expect(result.summary.done == 1 && result.summary.failed == 1)
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-f", "sleep \(marker)"]
+        let pipe = Pipe()
+        pgrep.standardOutput = pipe
+        try pgrep.run()
+        let survivors = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        pgrep.waitUntilExit()
+        #expect(survivors.isEmpty, "still running: \(survivors)")
+        _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/pkill"), arguments: ["-9", "-f", "sleep \(marker)"])
+    }
+
     @Test func longestRemainingPathStartsFirst() throws {
         let dir = TempDir()
         let events = EventLog()

@@ -72,6 +72,7 @@ public final class LocalScheduler: @unchecked Sendable {
     private var summary = SchedulerSummary()
     private var isLaunching = false
     private var stopBeforeRun: String?
+    private var lingering: Set<pid_t> = []  // process groups of ended jobs still to be SIGKILLed (see reapGroup)
     private let priority: [JobID: Double]
     private let downstream: [JobID: [JobID]]
     private let results: Set<JobID>   // jobs that read an upstream job and that nothing in this run reads
@@ -242,6 +243,7 @@ public final class LocalScheduler: @unchecked Sendable {
 
     private func processEnded(_ job: Job, code: Int32?, signal: Int32?, metricsURL: URL, stderrURL: URL) {
         guard let run = running.removeValue(forKey: job.id) else { return }
+        reapGroup(run.pid)
         let tail = LocalScheduler.tail(of: stderrURL, from: run.stderrOffset)
         var outcome: JobOutcome
         if run.timedOut {
@@ -304,7 +306,7 @@ public final class LocalScheduler: @unchecked Sendable {
     }
 
     private func finishIfIdle() {
-        guard state == .running || state == .stopping, running.isEmpty else { return }
+        guard state == .running || state == .stopping, running.isEmpty, lingering.isEmpty else { return }
         guard state == .stopping || ready.isEmpty else { return }
         if state == .stopping {
             let never = ready + Array(waitingOn.keys)
@@ -323,6 +325,21 @@ public final class LocalScheduler: @unchecked Sendable {
         queue.asyncAfter(deadline: .now() + options.killGrace) { [weak self] in
             guard let self, self.running.values.contains(where: { $0.pid == pid }) else { return }
             kill(-pid, SIGKILL)
+        }
+    }
+
+    /// After a job's shepherd has ended (it SIGTERMs the job's group as it goes), whatever is left in the group —
+    /// background processes that ignore SIGTERM — is SIGKILLed after the grace period, however the job ended. The
+    /// group id stays reserved while any member lives, so the kill cannot reach an unrelated process. The run does
+    /// not return before this.
+    private func reapGroup(_ pid: pid_t) {
+        guard kill(-pid, 0) == 0 else { return }  // nothing left
+        lingering.insert(pid)
+        queue.asyncAfter(deadline: .now() + options.killGrace) { [weak self] in
+            kill(-pid, SIGKILL)
+            guard let self else { return }
+            self.lingering.remove(pid)
+            self.finishIfIdle()
         }
     }
 
