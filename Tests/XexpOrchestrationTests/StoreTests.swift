@@ -2,6 +2,13 @@ import Foundation
 import Testing
 @testable import XexpOrchestration
 
+final class ErrorList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func add(_ item: String) { lock.lock(); items.append(item); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
 @Suite("Store: migrations, locking, resume")
 struct StoreTests {
     @Test func migrationsCreateTheSchema() throws {
@@ -30,6 +37,21 @@ struct StoreTests {
         #expect(try store.resetOrphanedLocalJobs() == 1)
         #expect(try store.statuses(of: [id])[id] == .interrupted)
         #expect(try store.liveSlurmJobs(among: [id]).isEmpty)
+    }
+
+    /// Several processes (here threads, each with its own connection pool) opening one new store at once: the
+    /// migrations run once, under a lock, instead of racing ("table sweeps already exists").
+    @Test func concurrentOpensOfANewStoreMigrateOnce() throws {
+        for _ in 0..<5 {
+            let dir = TempDir()
+            let url = dir.url.appendingPathComponent("new.sqlite")
+            let errors = ErrorList()
+            DispatchQueue.concurrentPerform(iterations: 8) { _ in
+                do { _ = try Store.open(at: url) } catch { errors.add("\(error)") }
+            }
+            #expect(errors.all.isEmpty, "\(errors.all)")
+            #expect(try Store.open(at: url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache"])
+        }
     }
 
     @Test func notAStoreIsAClearError() throws {

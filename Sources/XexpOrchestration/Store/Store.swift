@@ -47,8 +47,18 @@ public final class Store: Sendable {
         self.pool = pool
     }
 
-    /// Applies every pending named migration (see `Store+Migrations.swift`).
+    /// Applies every pending named migration (see `Store+Migrations.swift`), under an exclusive `flock` on
+    /// `<store>.migrate.lock`: two processes opening a new store at once would otherwise both see a migration as
+    /// pending and the second would fail ("table sweeps already exists"). Not the sweep lock (`<store>.lock`), which a
+    /// running sweep holds for hours while readers still open the store.
     func migrate() throws {
+        let lockPath = url.path + ".migrate.lock"
+        let fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreError("cannot open \(lockPath): \(String(cString: strerror(errno))); check that the store's directory is writable") }
+        defer { close(fd) }  // closing releases the flock
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw StoreError("cannot lock \(lockPath): \(String(cString: strerror(errno)))") }
+        }
         do { try Store.migrator.migrate(pool) }
         catch {
             throw StoreError("cannot bring the store \(url.path) up to date: \(error)")
