@@ -45,7 +45,7 @@ struct CommandLineTests {
         let table = try box.run("table", "example", "--format", "csv")
         #expect(table.status == 0)
         let lines = table.stdout.split(separator: "\r\n").map(String.init)
-        #expect(lines[0] == "samples,scale,score.running_mean,score.running_mean_std,score.mean,score.mean_std,score.score,score.score_std,score.var,score.var_std,n")
+        #expect(lines[0] == "samples,scale,score.running_mean,score.running_mean_std,score.mean,score.mean_std,score.score,score.score_std,score.var,score.var_std,n,status")
         #expect(lines.count == 5)
 
         let export = try box.run("export", "example", "--long", "-o", "long.csv")
@@ -139,7 +139,7 @@ struct CommandLineTests {
         #expect(try box.run("sweep", "r.json").status == 0)
         #expect(try box.run("sweep", "r.json", "--rerun", "s").status == 0)
         let rows = try box.run("table", "r", "--format", "csv").stdout.split(separator: "\r\n")
-        #expect(rows.first == "s.resumed,n" && rows.dropFirst().first?.hasPrefix("0,") == true, "the rerun resumed from the old state: \(rows)")
+        #expect(rows.first == "s.resumed,n,status" && rows.dropFirst().first?.hasPrefix("0,") == true, "the rerun resumed from the old state: \(rows)")
         let logs = try FileManager.default.subpathsOfDirectory(atPath: box.url.appendingPathComponent("Results/runs").path)
             .filter { $0.hasSuffix("stdout.log") }
         #expect(logs.count == 1)

@@ -21,29 +21,47 @@ struct ReportTests {
         return (dir, store)
     }
 
+    /// `n` counts the seeds that have the values, not the seeds planned: a failed seed drops out of the mean and of
+    /// `n`, a metric that fewer seeds report gets its own `METRIC_n`, and the row says `incomplete`.
+    @Test func nCountsSeedsWithValuesAndStatusFlagsIncompleteTrials() throws {
+        let dir = TempDir()
+        let (result, store) = try runSweep(dir, """
+            {"name": "f", "grid": {"x": [1, 2]}, "seeds": [0, 1, 2],
+             "stages": [{"name": "s", "command": ["sh", "-c", "test {x}{seed} != 22 || exit 3; echo '{\\"v\\": {seed}}' >> $XEXP_METRICS; test {seed} = 0 && echo '{\\"w\\": 5}' >> $XEXP_METRICS; true"]}]}
+            """)
+        #expect(result.summary.failed == 1)
+        let report = SweepTable(try store.results(of: SweepReference(parsing: "f"))).report
+        #expect(report.render(.csv) == """
+            x,s.v,s.v_std,s.w,s.w_std,s.w_n,n,status\r
+            1,1,1,5,,1,3,complete\r
+            2,0.5,0.7071067811865476,5,,1,2,incomplete\r
+
+            """)
+    }
+
     @Test func tableAggregatesSeeds() throws {
         let (_, store) = try Self.store()
         let report = SweepTable(try store.results(of: SweepReference(parsing: "base"))).report
         #expect(report.render(.csv) == """
-            lr,opt,train.acc,train.acc_std,train.loss,train.loss_std,n\r
-            0.1,sgd,0.1,0,0.5,0.7071067811865476,2\r
-            0.1,adam,0.1,0,0.5,0.7071067811865476,2\r
-            0.01,sgd,0.01,0,0.5,0.7071067811865476,2\r
-            0.01,adam,0.01,0,0.5,0.7071067811865476,2\r
+            lr,opt,train.acc,train.acc_std,train.loss,train.loss_std,n,status\r
+            0.1,sgd,0.1,0,0.5,0.7071067811865476,2,complete\r
+            0.1,adam,0.1,0,0.5,0.7071067811865476,2,complete\r
+            0.01,sgd,0.01,0,0.5,0.7071067811865476,2,complete\r
+            0.01,adam,0.01,0,0.5,0.7071067811865476,2,complete\r
 
             """)
         #expect(report.render(.md) == """
-            | lr | opt | train.acc | train.acc_std | train.loss | train.loss_std | n |
-            |---|---|---:|---:|---:|---:|---:|
-            | 0.1 | sgd | 0.1 | 0 | 0.5 | 0.7071 | 2 |
-            | 0.1 | adam | 0.1 | 0 | 0.5 | 0.7071 | 2 |
-            | 0.01 | sgd | 0.01 | 0 | 0.5 | 0.7071 | 2 |
-            | 0.01 | adam | 0.01 | 0 | 0.5 | 0.7071 | 2 |
+            | lr | opt | train.acc | train.acc_std | train.loss | train.loss_std | n | status |
+            |---|---|---:|---:|---:|---:|---:|---:|
+            | 0.1 | sgd | 0.1 | 0 | 0.5 | 0.7071 | 2 | complete |
+            | 0.1 | adam | 0.1 | 0 | 0.5 | 0.7071 | 2 | complete |
+            | 0.01 | sgd | 0.01 | 0 | 0.5 | 0.7071 | 2 | complete |
+            | 0.01 | adam | 0.01 | 0 | 0.5 | 0.7071 | 2 | complete |
 
             """)
         let text = report.render(.text).split(separator: "\n").map(String.init)
-        #expect(text[0] == "lr    opt   train.acc  train.acc_std  train.loss  train.loss_std  n")
-        #expect(text[2] == "0.1   sgd         0.1              0         0.5          0.7071  2")
+        #expect(text[0] == "lr    opt   train.acc  train.acc_std  train.loss  train.loss_std  n    status")
+        #expect(text[2] == "0.1   sgd         0.1              0         0.5          0.7071  2  complete")
         let json = try JSONParser.parse(report.render(.json))
         guard case .array(let rows) = json else { Issue.record("not an array"); return }
         #expect(rows.count == 4)
@@ -55,8 +73,8 @@ struct ReportTests {
         let dir = TempDir()
         let (_, store) = try runSweep(dir, #"{"name": "one", "grid": {"x": [1, 2]}, "stages": [{"name": "s", "command": ["sh", "-c", "echo '{\"y\": {x}}' >> $XEXP_METRICS"]}]}"#)
         let report = SweepTable(try store.results(of: SweepReference(parsing: "one"))).report
-        #expect(report.columns == ["x", "s.y", "n"])
-        #expect(report.render(.csv) == "x,s.y,n\r\n1,1,1\r\n2,2,1\r\n")
+        #expect(report.columns == ["x", "s.y", "n", "status"])
+        #expect(report.render(.csv) == "x,s.y,n,status\r\n1,1,1,complete\r\n2,2,1,complete\r\n")
     }
 
     @Test func diffMatchesRowsOnSharedParameters() throws {

@@ -8,6 +8,12 @@ public struct SweepTable: Sendable {
         public var trials: [TrialResult]
         public var mean: [String: Double]
         public var std: [String: Double]
+        /// Seeds with a value, per metric (a failed seed has none).
+        public var count: [String: Int] = [:]
+        /// Seeds with results: the most any metric has (`n`).
+        public var n: Int { count.values.max() ?? 0 }
+        /// False when a trial of the row has a job that is not done (failed, blocked, missing, still running).
+        public var complete: Bool { trials.allSatisfy { $0.statuses.values.allSatisfy { $0 == .done } } }
     }
 
     /// Parameters (other than `seed`) whose value differs between trials, in spec order.
@@ -33,6 +39,7 @@ public struct SweepTable: Sendable {
             for name in metricNames {
                 let values = rows[i].trials.compactMap { $0.metrics[name] }
                 guard !values.isEmpty else { continue }
+                rows[i].count[name] = values.count
                 let mean = values.reduce(0, +) / Double(values.count)
                 rows[i].mean[name] = mean
                 if values.count > 1 {
@@ -51,21 +58,33 @@ public struct SweepTable: Sendable {
         return names.filter { n in Set(all.map { $0[n] }).count > 1 }
     }
 
-    /// The report: parameters, then `STAGE.METRIC` (mean), `STAGE.METRIC_std` when several seeds, then `n`.
+    /// Metrics that fewer seeds report than their row's `n` in some row: they get a `METRIC_n` column.
+    public var unevenMetrics: Set<String> {
+        Set(metricNames.filter { name in rows.contains { row in row.count[name].map { $0 != row.n } ?? false } })
+    }
+
+    /// The report: parameters, then `STAGE.METRIC` (mean), `STAGE.METRIC_std` when several seeds, `STAGE.METRIC_n`
+    /// where a metric has fewer values than its row's other metrics, then `n` (seeds with results, not seeds planned:
+    /// a failed seed drops out of the mean and of `n`) and `status` (`incomplete` when a trial has a job that is not
+    /// done, else `complete`).
     public var report: ReportTable {
+        let uneven = unevenMetrics
         var columns = varying
         for name in metricNames {
             columns.append(name)
             if hasSeveralSeeds { columns.append(name + "_std") }
+            if uneven.contains(name) { columns.append(name + "_n") }
         }
-        columns.append("n")
+        columns += ["n", "status"]
         let cells: [[ReportTable.Cell]] = rows.map { row in
             var line = varying.map { ReportTable.Cell(row.parameters[$0]) }
             for name in metricNames {
                 line.append(row.mean[name].map { .number($0) } ?? .empty)
                 if hasSeveralSeeds { line.append(row.std[name].map { .number($0) } ?? .empty) }
+                if uneven.contains(name) { line.append(.number(Double(row.count[name] ?? 0))) }
             }
-            line.append(.number(Double(row.trials.count)))
+            line.append(.number(Double(row.n)))
+            line.append(.text(row.complete ? "complete" : "incomplete"))
             return line
         }
         return ReportTable(columns: columns, rows: cells, keyColumns: varying.count)
