@@ -109,7 +109,11 @@ struct ProvenanceCommandTests {
         #expect(attemptLines.count == 2, "\(out)")
         #expect(attemptLines.allSatisfy { $0.contains("failed") && $0.contains("exit 1") }, "\(attemptLines)")
         #expect(attemptLines[0].contains("p@1") && attemptLines[1].contains("p@2"))
-        #expect(out.contains("s = 2"), "\(out)")  // the last value of the metric, not the first
+        #expect(out.contains("metrics: none"), "\(out)")  // a failed attempt's metrics are not results
+        // A done job's metrics: the last value of each, not the first.
+        let done = try #require(scores.first { $0 != failed && (try? box.run("show", $0).stdout.contains("status: done")) == true })
+        let doneOut = try box.run("show", done).stdout
+        #expect(doneOut.contains("metrics:\n  s = 2\n"), "\(doneOut)")
         #expect(out.contains("stderr.log"))
         #expect(out.contains("job.json"))
 
