@@ -82,8 +82,11 @@ public final class SweepRunner: @unchecked Sendable {
         // from, partial outputs) is removed, logs aside. A job that merely did not finish keeps its directory, so it
         // resumes.
         for id in forced.union(forceRun).intersection(toRun) { try clearJobDirectory(id) }
+        // Jobs this run needs (all, unless restricted to some jobs and their inputs), and of those the ones reused.
+        let total = needed?.count ?? plan.graph.jobs.count
+        let reused = total - toRun.count
         try store.markPending(Array(toRun.subtracting(live.map(\.job))))
-        started(toRun.count, plan.graph.jobs.count - toRun.count, served.count)
+        started(toRun.count, reused, served.count)
         if case .slurm(let slurmOptions) = backend {
             let slurm = SlurmScheduler(graph: plan.graph, toRun: toRun, live: live, store: store, invocation: invocation,
                                        workingDirectory: plan.spec.directory, options: slurmOptions,
@@ -94,7 +97,7 @@ public final class SweepRunner: @unchecked Sendable {
             lock.unlock()
             if let pendingStop { slurm.stop(reason: pendingStop.0, cancelJobs: pendingStop.1) }
             let outcome = slurm.run()
-            var result = Result(summary: outcome.scheduler, totalJobs: plan.graph.jobs.count, reused: plan.graph.jobs.count - toRun.count,
+            var result = Result(summary: outcome.scheduler, totalJobs: total, reused: reused,
                                 invocation: invocation, seq: seq)
             result.cached = served.count
             result.leftOnSlurm = outcome.leftRunning
@@ -111,7 +114,7 @@ public final class SweepRunner: @unchecked Sendable {
         lock.unlock()
         if let pendingStop { scheduler.stop(reason: pendingStop) }
         let summary = scheduler.run()
-        var result = Result(summary: summary, totalJobs: plan.graph.jobs.count, reused: plan.graph.jobs.count - toRun.count,
+        var result = Result(summary: summary, totalJobs: total, reused: reused,
                             invocation: invocation, seq: seq)
         result.cached = served.count
         try store.finishInvocation(invocation, outcome: summary.interruptedBySignal ? "interrupted" : (result.succeeded ? "done" : "failed"))
