@@ -6,18 +6,7 @@ import XexpOrchestration
 
 @Suite("Built-in pipeline definition")
 struct PipelineDefinitionTests {
-    final class Dir {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xexp-pipe-\(UUID().uuidString)")
-        init() { try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
-        deinit { try? FileManager.default.removeItem(at: url) }
-    }
-
-    func plan(_ text: String) throws -> SweepPlan {
-        let dir = Dir()
-        let file = dir.url.appendingPathComponent("spec.json")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        return try withExtendedLifetime(dir) { try SweepPlan(specAt: file, displayPath: "spec.json", pipeline: XmodelPipeline()) }
-    }
+    func plan(_ text: String) throws -> SweepPlan { try planBuiltin(text) }
 
     func repositorySpec(_ name: String) throws -> SweepPlan {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -6,18 +6,7 @@ import XexpOrchestration
 /// Seeds the built-in pipeline cannot use: they used to trap its worker (`UInt64(-1)`) or silently become 0.
 @Suite("Reliability probe faults: built-in pipeline seeds")
 struct PipelineProbeFaultTests {
-    final class Dir {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xexp-probe-\(UUID().uuidString)")
-        init() { try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
-        deinit { try? FileManager.default.removeItem(at: url) }
-    }
-
-    func plan(_ text: String) throws -> SweepPlan {
-        let dir = Dir()
-        let file = dir.url.appendingPathComponent("spec.json")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        return try withExtendedLifetime(dir) { try SweepPlan(specAt: file, displayPath: "spec.json", pipeline: XmodelPipeline()) }
-    }
+    func plan(_ text: String) throws -> SweepPlan { try planBuiltin(text) }
 
     @Test func negativeSeedsAreRefusedAtTheirValue() {
         do {
