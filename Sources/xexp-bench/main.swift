@@ -10,6 +10,8 @@ import XexpPipeline
 ///     xexp-bench write-checkpoint <path>      one training step of the width-128 model, then a checkpoint
 ///                                             (read it with: python3 Tests/check_checkpoint.py <path>)
 ///     xexp-bench probe-lm <lm.safetensors> [--transcript]   per-family answers of an LM from a description (ContextProbe)
+///     xexp-bench stage-profile <encoder.safetensors> <lm.safetensors> [--tokens 1,144,576] [--steps N] [--batch B] [--align]
+///                                             where a tuning step's time goes (encoder features vs the rest)
 ///     xexp-bench dump-corpus <count> [--start N] [--family F]  LM-pretraining samples as JSON lines
 ///     xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG] [--answer-weight W]
 ///                                             this engine's side of Benchmarks/lm_corpus_torch.py
@@ -17,6 +19,7 @@ let usage = """
 usage: xexp-bench train-step [--threads 1,2] [--widths 128,256] [--seqs 64,128,256,512,640] [--steps N] [--batch B] [--no-torch] [--torch-script PATH]
        xexp-bench write-checkpoint <path>
        xexp-bench probe-lm <lm.safetensors> [--transcript]
+       xexp-bench stage-profile <encoder.safetensors> <lm.safetensors> [--tokens 1,144,576] [--steps N] [--batch B] [--align]
        xexp-bench dump-corpus <count> [--start N] [--family F]
        xexp-bench train-lm-corpus <train.jsonl> <eval.jsonl> [--steps N] [--batch B] [--llm CONFIG] [--answer-weight W] [--from lm.safetensors]
 """
@@ -53,6 +56,16 @@ case "probe-lm":
         let model = try LanguageModel(config: config, rng: &rng)
         try checkpoint.restore(into: model.weights.parameters)
         for (name, value) in ContextProbe.metrics(model, data: try SyntheticData(seed: 0), scenes: 512, transcript: args.count == 3) { print(name, value) }
+    } catch {
+        FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
+        exit(1)
+    }
+case "stage-profile":
+    guard args.count >= 3 else { print(usage); exit(2) }
+    do {
+        try runStageProfile(vision: args[1], lm: args[2], tokens: listOption(args, "--tokens", default: [1, 144, 576]),
+                            steps: listOption(args, "--steps", default: [10])[0], batch: listOption(args, "--batch", default: [16])[0],
+                            stage: args.contains("--align") ? "align" : "finetune")
     } catch {
         FileHandle.standardError.write("xexp-bench: \(error)\n".data(using: .utf8)!)
         exit(1)

@@ -6,7 +6,7 @@ import XexpModels
 /// Small pieces every stage shares.
 public enum StageSupport {
     /// Channels-last `[B, H, W, C]` images from the data library's CHW buffers.
-    static func imageTensor(_ images: [ImageBuffer]) -> Tensor {
+    public static func imageTensor(_ images: [ImageBuffer]) -> Tensor {
         let (h, w, c) = (images[0].height, images[0].width, ImageBuffer.channels)
         let t = Tensor(shape: [images.count, h, w, c])
         for (b, image) in images.enumerated() {
@@ -19,11 +19,11 @@ public enum StageSupport {
     }
 
     /// Frozen-encoder features for a batch of images, computed without a tape.
-    static func features(_ model: VLM, _ images: [ImageBuffer]) -> Tensor {
+    public static func features(_ model: VLM, _ images: [ImageBuffer]) -> Tensor {
         Autograd.noGrad { model.visionEncoder.features(imageTensor(images)) }
     }
 
-    static func example(_ sample: Sample) -> VLMExample { VLMExample(ids: sample.tokens, supervised: sample.supervised) }
+    public static func example(_ sample: Sample) -> VLMExample { VLMExample(ids: sample.tokens, supervised: sample.supervised) }
 
     /// Teacher-forced answer tokens: of the supervised targets other than `<eot>` (which is trivially predicted),
     /// how many the row-wise argmax of `[rows, vocab]` logits gets right.
