@@ -38,6 +38,49 @@ extension VLM {
         }
     }
 
+    /// A prompt's beginning, run once: the KV cache after `prefix` (text up to and including the `<image>`
+    /// placeholder). Benchmarks ask several questions about one image (POPE 18, MMBench one per option rotation,
+    /// and the blind baseline asks every image again), and the visual tokens are most of each prompt: continuing
+    /// a prefilled prefix skips recomputing them.
+    public struct PrefilledPrefix {
+        public let cache: [KVCache]
+    }
+
+    /// Prefills `prefix` (ids with at most one placeholder; `visual` one image or feature map).
+    public func prefill(_ prefix: [Int32], visual: VisualInput?) -> PrefilledPrefix {
+        precondition(!prefix.isEmpty, "prefill needs a non-empty prefix")
+        return Autograd.noGrad {
+            let v = visual.map { visualTokens($0) }
+            if let v { precondition(v.shape[0] == 1, "prefill takes one image, got a batch of \(v.shape[0])") }
+            let cache = languageModel.makeCache(batch: 1, capacity: expandedLength(prefix))
+            let (x, _, _) = inputEmbeddings([VLMExample(prompt: prefix)], visualTokens: v)
+            _ = languageModel.hiddenStates(x, cache: cache)
+            return PrefilledPrefix(cache: cache)
+        }
+    }
+
+    /// Greedily continues `prefix` + `suffix` (`suffix` is text: no placeholder), as ``generate(prompt:visual:maxNewTokens:stopTokens:useCache:)``
+    /// would continue the whole prompt; `prefix` is left as it was, for the next suffix. The tokens match the
+    /// whole-prompt path's (tested); the floating-point sums differ in order, so ties could break differently.
+    public func generate(after prefix: PrefilledPrefix, suffix: [Int32], maxNewTokens: Int, stopTokens: Set<Int32>) -> GenerationResult {
+        precondition(!suffix.isEmpty, "generation after a prefix needs a non-empty suffix")
+        precondition(!suffix.contains(config.imageTokenIndex), "the suffix after a prefilled prefix is text; the image belongs in the prefix")
+        return Autograd.noGrad {
+            let start = prefix.cache[0].length
+            let cache = prefix.cache.map { KVCache(copying: $0, capacity: start + suffix.count + maxNewTokens) }
+            let h = languageModel.hiddenStates(languageModel.embed(suffix, shape: [1, suffix.count]), cache: cache)
+            var next = argmax(languageModel.logits(h.slice(axis: 1, (h.shape[1] - 1)..<h.shape[1])))
+            var out: [Int32] = []
+            while out.count < maxNewTokens {
+                if stopTokens.contains(next) { return GenerationResult(tokens: out, stopToken: next) }
+                out.append(next)
+                if out.count == maxNewTokens { break }
+                next = argmax(languageModel(languageModel.embed([next], shape: [1, 1]), cache: cache))
+            }
+            return GenerationResult(tokens: out, stopToken: nil)
+        }
+    }
+
     /// The greedy next token after the prompt and the tokens generated so far (filling `cache` when given).
     /// Generated tokens are text even if one happens to be the placeholder id, as they are on the cached path.
     private func nextToken(_ prompt: [Int32], generated: [Int32], visualTokens v: Tensor?, cache: [KVCache]?) -> Int32 {

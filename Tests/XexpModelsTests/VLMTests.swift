@@ -37,6 +37,26 @@ struct VLMTests {
         #expect(varied, "only degenerate greedy paths: they would not test the cache")
     }
 
+    /// Benchmarks prefill each image's prefix once and continue it with every question about that image: the tokens
+    /// must be the whole-prompt path's, for every suffix in turn (the shared prefix must come back unchanged).
+    @Test(arguments: [(ProjectorKind.xdp, 9), (.mlp, 36), (.ldpv2, 1)])
+    func generationAfterSharedPrefixMatchesWholePrompt(_ kind: ProjectorKind, _ tokens: Int) throws {
+        let vlm = try randomVLM(kind, tokens: tokens)
+        let suffixes: [[Int32]] = [[7, 8], [5, 6, 9, 10, 11], [12], [7, 8]]
+        for (i, prefix) in [[1, 4, 3], [1, 3]].map({ $0.map(Int32.init) }).enumerated() {
+            let features = Autograd.noGrad { vlm.visionEncoder.features(images(1, seed: UInt64(10 + i))) }
+            let shared = vlm.prefill(prefix, visual: .features(features))
+            for suffix in suffixes {
+                let whole = vlm.generate(prompt: prefix + suffix, visual: .features(features), maxNewTokens: 12, stopTokens: [])
+                let continued = vlm.generate(after: shared, suffix: suffix, maxNewTokens: 12, stopTokens: [])
+                #expect(continued == whole, "prefix \(prefix) + suffix \(suffix)")
+                let stop = whole.tokens[4]
+                #expect(vlm.generate(after: shared, suffix: suffix, maxNewTokens: 12, stopTokens: [stop])
+                        == vlm.generate(prompt: prefix + suffix, visual: .features(features), maxNewTokens: 12, stopTokens: [stop]))
+            }
+        }
+    }
+
     @Test func generationFromCachedFeaturesAndTextOnly() throws {
         let vlm = try randomVLM()
         let image = images(1)

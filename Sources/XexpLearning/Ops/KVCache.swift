@@ -19,6 +19,20 @@ public final class KVCache {
         values = Tensor.zeros([batch, capacity, width])
     }
 
+    /// A copy of `other`'s filled rows in a cache of `capacity` rows: a shared prompt prefix, prefilled once,
+    /// continued by several prompts without being recomputed.
+    public init(copying other: KVCache, capacity: Int) {
+        let (b, w) = (other.keys.shape[0], other.keys.shape[2])
+        precondition(capacity >= other.length, "KVCache(copying:): capacity \(capacity) is below the \(other.length) rows to copy")
+        keys = Tensor.zeros([b, capacity, w])
+        values = Tensor.zeros([b, capacity, w])
+        for bi in 0..<b {
+            (keys.data + bi * capacity * w).update(from: other.keys.data + bi * other.capacity * w, count: other.length * w)
+            (values.data + bi * capacity * w).update(from: other.values.data + bi * other.capacity * w, count: other.length * w)
+        }
+        length = other.length
+    }
+
     /// Appends `[B, T, width]` keys and values (their values only; the cache is never on the tape).
     public func append(keys k: Tensor, values v: Tensor) {
         let (b, w) = (keys.shape[0], keys.shape[2])

@@ -22,39 +22,56 @@ enum EvaluationStages {
         return stops
     }()
 
-    static func answer(_ model: VLM, prompt: [Int32], features: Tensor) -> String {
-        let result = model.generate(prompt: prompt, visual: .features(features), maxNewTokens: maxNewTokens, stopTokens: stopTokens)
-        return Tokenizer.standard.decode(result.tokens, skipSpecial: true)
-    }
-
     static func runBenchmark(_ name: BenchmarkName, _ context: StageContext, metrics: MetricsLog) throws {
         let s = context.settings
         let model = try loadFinetuned(context)
         let data = try SyntheticData(seed: s.dataSeed)
         let set = data.benchmark(name, size: s.preset.evalSize)
-        var featureCache: [Int: Tensor] = [:]
-        var answered: [String: String] = [:]  // identical (image, prompt) pairs are answered once: greedy is deterministic
-        func predict(_ image: (Int) -> Int) -> [String] {
-            set.questions.indices.map { i in
-                let index = image(set.questions[i].imageIndex)
-                let prompt = set.prompt(i)
-                let key = "\(index)|\(prompt)"
-                if let known = answered[key] { return known }
-                let features = featureCache[index] ?? StageSupport.features(model, [set.images[index]])
-                featureCache[index] = features
-                let prediction = answer(model, prompt: prompt, features: features)
-                answered[key] = prediction
-                return prediction
-            }
-        }
-        let score = try set.writePredictions(predict { $0 }, to: context.file("predictions.jsonl"))
         // The blind baseline: the same model, every question asked about another question's image (the image set
         // rotated by half). What it scores comes from priors and the question alone; a benchmark "uses the image"
         // only as far as the real score beats it. Uniform chance and always-"yes" flatter a model; this does not.
         let count = set.images.count
-        let blind = try set.score(predict { count > 1 ? ($0 + count / 2) % count : $0 })
+        let blindImage = { (image: Int) in count > 1 ? (image + count / 2) % count : image }
+        let answers = answerAll(model, set, asks: set.questions.indices.flatMap { i in
+            [(i, set.questions[i].imageIndex), (i, blindImage(set.questions[i].imageIndex))]
+        })
+        let score = try set.writePredictions(set.questions.indices.map { answers[Ask(image: set.questions[$0].imageIndex, prompt: set.prompt($0))]! },
+                                             to: context.file("predictions.jsonl"))
+        let blind = try set.score(set.questions.indices.map { answers[Ask(image: blindImage(set.questions[$0].imageIndex), prompt: set.prompt($0))]! })
         metrics.emit(score.metrics.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                      + blind.metrics.filter { $0.key != "chance" }.sorted { $0.key < $1.key }.map { ("blind.\($0.key)", $0.value) })
+    }
+
+    struct Ask: Hashable { var image: Int; var prompt: [Int32] }
+
+    /// Greedy answers to `asks` (question index, image index), each distinct (image, prompt) once: greedy is
+    /// deterministic. Grouped by image, so each image's features and prompt prefix (up to its visual tokens, most
+    /// of the prompt) are computed once for all its questions (POPE asks 18 per image, MMBench one per option
+    /// rotation, the blind pass asks every image again) and dropped before the next image: memory holds one prefix.
+    static func answerAll(_ model: VLM, _ set: BenchmarkSet, asks: [(question: Int, image: Int)]) -> [Ask: String] {
+        var byImage: [Int: [Int]] = [:]
+        for ask in asks { byImage[ask.image, default: []].append(ask.question) }
+        var answers: [Ask: String] = [:]
+        for image in byImage.keys.sorted() {
+            var prefixes: [[Int32]: VLM.PrefilledPrefix] = [:]
+            let features = StageSupport.features(model, [set.images[image]])
+            for i in byImage[image]! {
+                let prompt = set.prompt(i)
+                let key = Ask(image: image, prompt: prompt)
+                if answers[key] != nil { continue }
+                let result: GenerationResult
+                if let split = prompt.firstIndex(of: Tokenizer.imageID), split + 1 < prompt.count {
+                    let head = Array(prompt[...split])
+                    let prefix = prefixes[head] ?? model.prefill(head, visual: .features(features))
+                    prefixes[head] = prefix
+                    result = model.generate(after: prefix, suffix: Array(prompt[(split + 1)...]), maxNewTokens: maxNewTokens, stopTokens: stopTokens)
+                } else {
+                    result = model.generate(prompt: prompt, visual: .features(features), maxNewTokens: maxNewTokens, stopTokens: stopTokens)
+                }
+                answers[key] = Tokenizer.standard.decode(result.tokens, skipSpecial: true)
+            }
+        }
+        return answers
     }
 
     static func loadAverage() -> Double {
