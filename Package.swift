@@ -76,7 +76,7 @@ let package = Package(
         ),
         .testTarget(
             name: "XexpOrchestrationTests",
-            dependencies: ["XexpOrchestration"]
+            dependencies: ["XexpOrchestration", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Shared by the test targets that run the built binary (a sandbox directory, process helpers).
         .target(name: "XexpTestSupport", path: "Tests/XexpTestSupport"),

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import XexpOrchestration
 
@@ -14,7 +15,7 @@ struct StoreTests {
     @Test func migrationsCreateTheSchema() throws {
         let dir = TempDir()
         let store = try Store.open(at: dir.url.appendingPathComponent("s.sqlite"))
-        #expect(try store.appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache"])
+        #expect(try store.appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache", "v4-metrics-per-attempt"])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name")
         }
@@ -22,7 +23,25 @@ struct StoreTests {
         let mode = try store.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         // Opening again is a no-op migration.
-        #expect(try Store.open(at: store.url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache"])
+        #expect(try Store.open(at: store.url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache", "v4-metrics-per-attempt"])
+    }
+
+    /// A store written before metrics were kept per attempt: its metrics become its jobs' latest attempts', so the
+    /// results read the same after the upgrade (NULL values, SQLite's NaN, survive as NaN).
+    @Test func metricsOfAnOlderStoreBelongToEachJobsLatestAttempt() throws {
+        let dir = TempDir()
+        let url = dir.url.appendingPathComponent("v3.sqlite")
+        let queue = try DatabaseQueue(path: url.path)
+        try Store.migrator.migrate(queue, upTo: "v3-provenance-cache")
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO jobs (id, stage, command, env, status, attempts, created_at) VALUES ('j', 's', '[]', '{}', 'done', 2, 0)")
+            try db.execute(sql: "INSERT INTO attempts (job_id, attempt, started_at, status) VALUES ('j', 1, 0, 'failed'), ('j', 2, 1, 'done')")
+            try db.execute(sql: "INSERT INTO metrics (job_id, seq, name, value, step) VALUES ('j', 1, 'loss', 0.5, 10), ('j', 2, 'acc', 0.9, NULL)")
+        }
+        try queue.close()
+        let store = try Store.open(at: url)
+        #expect(try store.metricHistory(job: "j") == [MetricPoint(seq: 1, name: "loss", value: 0.5, step: 10), MetricPoint(seq: 2, name: "acc", value: 0.9)])
+        #expect(try store.pool.read { try Int.fetchOne($0, sql: "SELECT MIN(attempt) FROM metrics") } == 2)
     }
 
     /// A job that once ran on Slurm and then runs locally drops its Slurm id: a local run killed with the sweep is then
@@ -50,7 +69,7 @@ struct StoreTests {
                 do { _ = try Store.open(at: url) } catch { errors.add("\(error)") }
             }
             #expect(errors.all.isEmpty, "\(errors.all)")
-            #expect(try Store.open(at: url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache"])
+            #expect(try Store.open(at: url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache", "v4-metrics-per-attempt"])
         }
     }
 

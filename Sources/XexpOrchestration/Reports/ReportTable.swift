@@ -39,7 +39,7 @@ extension ReportTable.Cell {
     var exact: String {
         switch self {
         case .text(let s): return s
-        case .number(let d): return d.isNaN ? "nan" : JSONValue.formatNumber(d)
+        case .number(let d): return d.isNaN ? "NaN" : JSONValue.formatNumber(d)  // NaN, inf, -inf: what pandas reads as floats
         case .empty: return ""
         }
     }

@@ -94,13 +94,15 @@ public enum MetricsFile {
     }
 
     /// Each non-empty line must be a JSON object of metric names to numbers, optionally with an integer "step".
+    /// `NaN`, `Infinity` and `-Infinity` are numbers here (Python's `json.dumps` writes them for a diverged run):
+    /// a diverged loss is a result, recorded and shown as such.
     public static func parse(_ text: String) throws(FormatError) -> [MetricPoint] {
         var points: [MetricPoint] = []
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             let value: JSONValue
-            do { value = try JSONParser.parse(trimmed) } catch {
+            do { value = try JSONParser.parse(trimmed, allowingNonFiniteNumbers: true) } catch {
                 throw FormatError(line: i + 1, message: "not valid JSON (\(error.message) at column \(error.column)): \(trimmed.prefix(120))")
             }
             guard case .object(let members) = value else {

@@ -111,9 +111,13 @@ public struct JSONSyntaxError: Error, Equatable, Sendable {
 public struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
+    /// Whether `NaN`, `Infinity` and `-Infinity` are numbers (what Python's `json.dumps` writes for a diverged
+    /// value). Off for specs, where a non-finite parameter is always a mistake; on for metrics files.
+    private var nonFinite = false
 
-    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
+    public static func parse(_ text: String, allowingNonFiniteNumbers: Bool = false) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: Array(text.utf8))
+        parser.nonFinite = allowingNonFiniteNumbers
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -152,6 +156,12 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "N") where nonFinite: try expectLiteral("NaN"); return .number(.nan, literal: nil)
+        case UInt8(ascii: "I") where nonFinite: try expectLiteral("Infinity"); return .number(.infinity, literal: nil)
+        case UInt8(ascii: "-") where nonFinite && index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "I"):
+            index += 1
+            try expectLiteral("Infinity")
+            return .number(-.infinity, literal: nil)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         case UInt8(ascii: "'"): throw error("strings must use double quotes, not single quotes")
         default: throw error("unexpected character '\(Character(Unicode.Scalar(c)))', expected a value")

@@ -128,10 +128,9 @@ extension Store {
         }
     }
 
-    /// Inside a write that starts an attempt (local or Slurm): drops the job's previous metrics, so its results are
-    /// only ever the latest run's, and returns the new attempt's number.
+    /// Inside a write that starts an attempt (local or Slurm): the new attempt's number. Earlier attempts keep their
+    /// metrics (an earlier invocation's table still shows what it reported); the job's result is its latest attempt's.
     static func beginAttempt(_ db: Database, job id: JobID) throws -> Int {
-        try db.execute(sql: "DELETE FROM metrics WHERE job_id = ?", arguments: [id])
         return try Int.fetchOne(db, sql: "SELECT IFNULL(MAX(attempt), 0) + 1 FROM attempts WHERE job_id = ?", arguments: [id])!
     }
 
@@ -161,10 +160,7 @@ extension Store {
         try pool.write { db in
             let now = Store.now
             let attempt = try Store.beginAttempt(db, job: id)
-            for point in metrics {
-                try db.execute(sql: "INSERT OR REPLACE INTO metrics (job_id, seq, name, value, step) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [id, point.seq, point.name, point.value, point.step])
-            }
+            try Store.insert(db, metrics: metrics, job: id, attempt: attempt)
             try db.execute(sql: """
                 INSERT INTO attempts (job_id, attempt, invocation_id, started_at, ended_at, status, origin, host, threads, numerics, toolkit_version)
                 VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?)
@@ -207,10 +203,8 @@ extension Store {
     public func markFinished(_ id: JobID, outcome: JobOutcome) throws {
         try pool.write { db in
             let now = Store.now
-            for point in outcome.metrics {
-                try db.execute(sql: "INSERT OR REPLACE INTO metrics (job_id, seq, name, value, step) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [id, point.seq, point.name, point.value, point.step])
-            }
+            let attempt = try Int.fetchOne(db, sql: "SELECT MAX(attempt) FROM attempts WHERE job_id = ?", arguments: [id]) ?? 1
+            try Store.insert(db, metrics: outcome.metrics, job: id, attempt: attempt)
             try db.execute(sql: """
                 UPDATE jobs SET status = ?, ended_at = ?, exit_code = ?, signal = ?, error = ?, pid = NULL WHERE id = ?
                 """, arguments: [outcome.status.rawValue, now, outcome.exitCode.map { Int($0) }, outcome.signal.map { Int($0) }, outcome.error, id])
@@ -218,6 +212,14 @@ extension Store {
                 UPDATE attempts SET status = ?, ended_at = ?, exit_code = ?, signal = ?, error = ?
                 WHERE job_id = ? AND attempt = (SELECT MAX(attempt) FROM attempts WHERE job_id = ?)
                 """, arguments: [outcome.status.rawValue, now, outcome.exitCode.map { Int($0) }, outcome.signal.map { Int($0) }, outcome.error, id, id])
+        }
+    }
+
+    /// Writes an attempt's metric lines. NaN is stored as NULL (SQLite's only NaN) and read back as NaN.
+    static func insert(_ db: Database, metrics: [MetricPoint], job id: JobID, attempt: Int) throws {
+        for point in metrics {
+            try db.execute(sql: "INSERT OR REPLACE INTO metrics (job_id, attempt, seq, name, value, step) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, attempt, point.seq, point.name, point.value.isNaN ? nil : point.value, point.step])
         }
     }
 

@@ -114,6 +114,27 @@ extension Store {
                 t.add(column: "origin", .text)
             }
         }
+        // Metrics per attempt: a rerun no longer erases what earlier invocations reported, so `diff NAME@1 NAME` shows
+        // the change. `value` may be NULL: SQLite stores NaN as NULL, and a diverged metric is a result (±Infinity
+        // are stored as themselves). Existing rows belong to their job's latest attempt.
+        migrator.registerMigration("v4-metrics-per-attempt") { db in
+            try db.create(table: "metrics_v4") { t in
+                t.column("job_id", .text).notNull().references("jobs", onDelete: .cascade)
+                t.column("attempt", .integer).notNull()
+                t.column("seq", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("value", .double)
+                t.column("step", .integer)
+                t.primaryKey(["job_id", "attempt", "seq", "name"])
+            }
+            try db.execute(sql: """
+                INSERT INTO metrics_v4 (job_id, attempt, seq, name, value, step)
+                SELECT m.job_id, COALESCE((SELECT MAX(a.attempt) FROM attempts a WHERE a.job_id = m.job_id), 1), m.seq, m.name, m.value, m.step
+                FROM metrics m
+                """)
+            try db.drop(table: "metrics")
+            try db.rename(table: "metrics_v4", to: "metrics")
+        }
         return migrator
     }
 }

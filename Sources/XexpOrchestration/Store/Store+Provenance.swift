@@ -171,8 +171,11 @@ extension Store {
             }
             var metrics: [(name: String, value: Double)] = []
             var position: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM metrics WHERE job_id = ? ORDER BY seq", arguments: [id]) {
-                let name: String = row["name"], value: Double = row["value"]
+            // The job's result: its latest attempt's metrics (earlier attempts keep theirs, for the invocations that used them).
+            for row in try Row.fetchAll(db, sql: """
+                SELECT name, value FROM metrics WHERE job_id = ? AND attempt = (SELECT MAX(attempt) FROM attempts WHERE job_id = ?) ORDER BY seq
+                """, arguments: [id, id]) {
+                let name: String = row["name"], value = (row["value"] as Double?) ?? .nan
                 if let i = position[name] { metrics[i].value = value } else { position[name] = metrics.count; metrics.append((name, value)) }
             }
             return JobProvenance(id: id, stage: job["stage"], status: JobStatus(rawValue: job["status"]) ?? .pending, command: command, env: env,

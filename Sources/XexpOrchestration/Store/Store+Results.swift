@@ -111,23 +111,35 @@ extension Store {
             var jobsOfTrial: [Int64: [(stage: String, job: String)]] = [:]
             var metricOrder: [String: [String]] = [:]  // stage → metric names in first-seen order
             var jobMetrics: [String: [String: Double]] = [:]
+            // Each job as this invocation used it: its latest attempt started by this invocation or an earlier one (a
+            // later `--rerun` adds attempts without changing what this invocation reported), with that attempt's status.
+            var usedAttempt: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT tj.trial_id, tj.stage, tj.job_id, j.status FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id
-                JOIN jobs j ON j.id = tj.job_id WHERE t.invocation_id = ?
-                """, arguments: [invocation]) {
+                SELECT tj.trial_id, tj.stage, tj.job_id, j.status, j.attempts,
+                  (SELECT MAX(a.attempt) FROM attempts a WHERE a.job_id = tj.job_id AND COALESCE(a.invocation_id, 0) <= ?) AS used,
+                  (SELECT a.status FROM attempts a WHERE a.job_id = tj.job_id AND COALESCE(a.invocation_id, 0) <= ?
+                     ORDER BY a.attempt DESC LIMIT 1) AS used_status
+                FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id JOIN jobs j ON j.id = tj.job_id WHERE t.invocation_id = ?
+                """, arguments: [invocation, invocation, invocation]) {
                 let trialID: Int64 = row["trial_id"]
-                let stage: String = row["stage"]
-                jobsOfTrial[trialID, default: []].append((stage, row["job_id"]))
-                trials[trialID]?.statuses[stage] = JobStatus(rawValue: row["status"])
+                let stage: String = row["stage"], job: String = row["job_id"]
+                jobsOfTrial[trialID, default: []].append((stage, job))
+                let latest: Int = row["attempts"], used: Int? = row["used"]
+                usedAttempt[job] = used ?? latest
+                // An earlier attempt's own status; the latest attempt's is the job's (which also knows pending/blocked).
+                let status: String = (used != nil && used! < latest) ? (row["used_status"] ?? row["status"]) : row["status"]
+                trials[trialID]?.statuses[stage] = JobStatus(rawValue: status)
                 if !stageOrder.contains(stage) { stageOrder.append(stage) }
             }
             for row in try Row.fetchAll(db, sql: """
-                SELECT m.job_id, j.stage, m.name, m.value FROM metrics m JOIN jobs j ON j.id = m.job_id
+                SELECT m.job_id, m.attempt, j.stage, m.name, m.value FROM metrics m JOIN jobs j ON j.id = m.job_id
                 WHERE m.job_id IN (SELECT tj.job_id FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id WHERE t.invocation_id = ?)
-                ORDER BY m.job_id, m.seq
+                ORDER BY m.job_id, m.attempt, m.seq
                 """, arguments: [invocation]) {
+                let job: String = row["job_id"], attempt: Int = row["attempt"]
+                guard usedAttempt[job] == attempt else { continue }
                 let stage: String = row["stage"], name: String = row["name"]
-                jobMetrics[row["job_id"], default: [:]][name] = row["value"]
+                jobMetrics[job, default: [:]][name] = (row["value"] as Double?) ?? .nan
                 if !(metricOrder[stage]?.contains(name) ?? false) { metricOrder[stage, default: []].append(name) }
             }
             for (trialID, jobs) in jobsOfTrial {
@@ -195,11 +207,14 @@ extension Store {
         }
     }
 
-    /// Metric history of a job (every line, in order), for plots of training curves.
+    /// Metric history of a job's latest attempt (every line, in order), for plots of training curves and cache entries.
     public func metricHistory(job: JobID) throws -> [MetricPoint] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, name, value, step FROM metrics WHERE job_id = ? ORDER BY seq", arguments: [job]).map {
-                MetricPoint(seq: $0["seq"], name: $0["name"], value: $0["value"], step: $0["step"])
+            try Row.fetchAll(db, sql: """
+                SELECT seq, name, value, step FROM metrics WHERE job_id = ? AND attempt = (SELECT MAX(attempt) FROM attempts WHERE job_id = ?)
+                ORDER BY seq
+                """, arguments: [job, job]).map {
+                MetricPoint(seq: $0["seq"], name: $0["name"], value: ($0["value"] as Double?) ?? .nan, step: $0["step"])
             }
         }
     }
