@@ -16,6 +16,27 @@ public struct XexpCommand: ParsableCommand {
     )
 
     public init() {}
+
+    /// ArgumentParser exits 64 (EX_USAGE) on a bad argument; the README and `--help` promise 2 for every input error.
+    /// A mistyped subcommand also gets the nearest one ("did you mean 'sweep'?").
+    public static func main(_ arguments: [String]? = nil) -> Never {
+        let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            exit()
+        } catch {
+            guard exitCode(for: error).rawValue == ExitCode.validationFailure.rawValue else { exit(withError: error) }
+            var message = fullMessage(for: error)
+            let names = configuration.subcommands.map { $0._commandName }
+            if let first = arguments.first, !first.hasPrefix("-"), !names.contains(first), first != "help" {
+                let hint = suggestion(for: first, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+                message = "Error: unknown subcommand '\(first)'\(hint); valid: \(names.joined(separator: ", ")).\n  See 'xexp --help' for more information."
+            }
+            FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+            Foundation.exit(ExitStatus.usage)
+        }
+    }
 }
 
 /// Exit statuses, documented in the README.

@@ -22,6 +22,23 @@ struct CommandLineTests {
         #expect(!box.exists("Results"))
     }
 
+    /// Argument errors exit 2 as the README and --help say (ArgumentParser's own status is 64), and a mistyped
+    /// subcommand gets the nearest one.
+    @Test func argumentErrorsExitTwoWithASuggestion() throws {
+        let box = Sandbox()
+        let typo = try box.run("swep", "x.json")
+        #expect(typo.status == 2)
+        #expect(typo.stderr.hasPrefix("Error: unknown subcommand 'swep' (did you mean 'sweep'?)"), "\(typo.stderr)")
+        let missing = try box.run("table")
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("Missing expected argument"), "\(missing.stderr)")
+        let option = try box.run("table", "x", "--bogus")
+        #expect(option.status == 2)
+        #expect(try box.run("--version").status == 0)
+        #expect(try box.run("help", "sweep").status == 0)
+        #expect(!box.exists("Results"))
+    }
+
     @Test func exampleSweepEndToEnd() throws {
         let box = Sandbox()
         let spec = try String(contentsOf: repositoryRoot.appendingPathComponent("Experiments/example.json"), encoding: .utf8)
