@@ -32,6 +32,12 @@ struct Sweep: ParsableCommand {
     @Option(help: ArgumentHelp("Refuse a spec of more trials than this, counted before anything is expanded.", valueName: "n"))
     var maxTrials: Int = SweepPlan.defaultMaxTrials
 
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a parameter for every trial, replacing its value or axis in the spec (repeatable; e.g. --set finetune_epochs=0.5).", valueName: "param=value"))
+    var sets: [String] = []
+
+    @Option(name: .customLong("grid"), help: ArgumentHelp("Make a parameter an axis with these values, replacing it in the spec (repeatable; e.g. --grid tokens=144,576).", valueName: "param=a,b,…"))
+    var grids: [String] = []
+
     @OptionGroup var store: StoreOptions
 
     @OptionGroup(title: "Slurm") var slurm: SlurmArguments
@@ -43,7 +49,11 @@ struct Sweep: ParsableCommand {
 
     func run() throws {
         let plan: SweepPlan
-        do { plan = try SweepPlan(specAt: URL(fileURLWithPath: spec), displayPath: spec, pipeline: XmodelPipeline(), maxTrials: maxTrials) } catch {
+        do {
+            let overrides = try sets.map { text throws(SpecError) in try SpecOverride(parsing: text, kind: .set) }
+                + grids.map { text throws(SpecError) in try SpecOverride(parsing: text, kind: .grid) }
+            plan = try SweepPlan(specAt: URL(fileURLWithPath: spec), displayPath: spec, overrides: overrides, pipeline: XmodelPipeline(), maxTrials: maxTrials)
+        } catch {
             throw fail(error.description, status: ExitStatus.usage)
         }
         for stage in rerun where !plan.graph.stageOrder.contains(stage) {
@@ -88,7 +98,7 @@ struct Sweep: ParsableCommand {
 
         let result: SweepRunner.Result
         do {
-            result = try runner.run(invocationOptions: "jobs=\(options.slots)" + rerun.map { " rerun=\($0)" }.joined() + cache.map { " cache=\($0)" }.joined()
+            result = try runner.run(invocationOptions: "jobs=\(options.slots)" + sets.map { " set=\($0)" }.joined() + grids.map { " grid=\($0)" }.joined() + rerun.map { " rerun=\($0)" }.joined() + cache.map { " cache=\($0)" }.joined()
                                         + slurm.invocationOptions,
                                     started: { toRun, reused, cached in
                                         progress.begin(toRun: toRun, reused: reused, cached: cached, slots: slurm.isSlurm ? toRun : options.slots) },

@@ -12,7 +12,8 @@ public struct SpecError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     public var description: String {
-        location.isEmpty ? "\(file): /: \(message)" : "\(file): \(location): \(message)"
+        // A command-line override (`--set x`) is not a file: it has no place inside it to point at.
+        location.isEmpty ? (file.hasPrefix("--") ? "\(file): \(message)" : "\(file): /: \(message)") : "\(file): \(location): \(message)"
     }
 }
 

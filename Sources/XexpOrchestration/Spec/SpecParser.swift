@@ -11,6 +11,11 @@ public enum SpecParser {
     /// Loads and validates the spec at `url`. `displayPath` is how the file is named in errors (as the user typed it).
     public static func load(contentsOf url: URL, displayPath: String? = nil, pipeline: (any BuiltinPipeline)? = nil) throws(SpecError) -> ExperimentSpec {
         let shown = displayPath ?? url.path
+        return try parse(text: readText(contentsOf: url, displayPath: shown), fileURL: url.standardizedFileURL, displayPath: shown, pipeline: pipeline)
+    }
+
+    /// The spec file's text, or an error that names the file and what to do.
+    static func readText(contentsOf url: URL, displayPath shown: String) throws(SpecError) -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw SpecError(file: shown, location: "", message: "no such file; check the path (specs usually live in Experiments/)")
@@ -25,7 +30,7 @@ public enum SpecParser {
         guard let text = String(data: data, encoding: .utf8) else {
             throw SpecError(file: shown, location: "", message: "is not UTF-8 text; save it as UTF-8 JSON")
         }
-        return try parse(text: text, fileURL: url.standardizedFileURL, displayPath: shown, pipeline: pipeline)
+        return text
     }
 
     /// Validates spec `text` as if it had been read from `fileURL`.

@@ -13,8 +13,13 @@ public struct SweepPlan: Sendable {
     /// - Parameters:
     ///   - pipeline: the built-in pipeline, used when the spec has no `stages`.
     ///   - maxTrials: a spec describing more trials is refused before they are expanded.
-    public init(specAt url: URL, displayPath: String, pipeline: (any BuiltinPipeline)? = nil, maxTrials: Int = SweepPlan.defaultMaxTrials) throws(SpecError) {
-        try self.init(spec: SpecParser.load(contentsOf: url, displayPath: displayPath, pipeline: pipeline), displayPath: displayPath, maxTrials: maxTrials)
+    /// `overrides` (`--set`, `--grid`) change the spec for this plan; errors about them name them.
+    public init(specAt url: URL, displayPath: String, overrides: [SpecOverride] = [], pipeline: (any BuiltinPipeline)? = nil,
+                maxTrials: Int = SweepPlan.defaultMaxTrials) throws(SpecError) {
+        let spec = try SpecParser.load(contentsOf: url, displayPath: displayPath, overrides: overrides, pipeline: pipeline)
+        do { try self.init(spec: spec, displayPath: displayPath, maxTrials: maxTrials) } catch {
+            throw SpecOverride.attribute(error, to: overrides)
+        }
     }
 
     /// Expands an already parsed spec (e.g. the text an invocation recorded).
