@@ -34,6 +34,15 @@ struct Status: ParsableCommand {
         let (overview, problems) = try query { try store.problems(of: reference) }
         let counts = states.compactMap { s in overview.counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
         print("\(overview.name): \(overview.total) jobs — \(counts)" + (overview.cached > 0 ? " (\(overview.cached) cached)" : ""))
+        let resources = try query { try store.resourcesByStage(of: reference) }
+        if !resources.isEmpty {
+            // What the jobs used (local attempts, wait4): sizes --jobs for a machine's memory; never part of results.
+            print("\nresources (latest local attempt of each job):")
+            let rows: [[ReportTable.Cell]] = resources.map { r in
+                [.text(r.stage), .number(Double(r.jobs)), .text(JobProvenance.size(r.maxPeakRSSBytes)), .number((r.cpuSeconds * 10).rounded() / 10)]
+            }
+            print(ReportTable(columns: ["stage", "jobs", "max peak RSS", "CPU s"], rows: rows, keyColumns: 1).render(.text), terminator: "")
+        }
         for job in problems where job.status != .pending {
             print("\n\(job.status.rawValue)  \(job.stage)  \(job.id)  (attempts: \(job.attempts))  \(store.runsDirectory.appendingPathComponent(job.id).path)")
             if let error = job.error {

@@ -69,6 +69,27 @@ struct ProvenanceCommandTests {
         #expect((rows[0]["started"] as? String)?.contains("T") == true)
     }
 
+    /// Each local attempt records what its process used (wait4): `status SWEEP` sums it per stage and `show` lists it
+    /// per attempt. An 80 MB `sort` peaks near 80 MiB; `true` uses a few MiB.
+    @Test func attemptsRecordPeakMemoryAndCPU() throws {
+        let box = Sandbox()
+        box.write("mem.json", #"""
+            {"name": "mem", "stages": [{"name": "big", "command": ["sh", "-c", "head -c 80000000 /dev/zero | sort > /dev/null"]},
+                                       {"name": "small", "command": ["true"]}]}
+            """#)
+        #expect(try box.run("sweep", "mem.json").status == 0)
+        let status = try box.run("status", "mem").stdout
+        func mebibytes(_ stage: String) -> Double? {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(stage + " ") }) else { return nil }
+            let fields = line.split(separator: " ").map(String.init)
+            guard let i = fields.firstIndex(where: { $0 == "MiB" || $0 == "KiB" }), let v = Double(fields[i - 1]) else { return nil }
+            return fields[i] == "MiB" ? v : v / 1024
+        }
+        #expect(status.contains("resources (latest local attempt of each job):"), "\(status)")
+        #expect((mebibytes("big") ?? 0) > 70, "\(status)")
+        #expect((mebibytes("small") ?? 1000) < 20, "\(status)")
+    }
+
     @Test func logErrors() throws {
         let empty = Sandbox()
         let none = try empty.run("log")

@@ -15,7 +15,7 @@ struct StoreTests {
     @Test func migrationsCreateTheSchema() throws {
         let dir = TempDir()
         let store = try Store.open(at: dir.url.appendingPathComponent("s.sqlite"))
-        #expect(try store.appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache", "v4-metrics-per-attempt"])
+        #expect(try store.appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache", "v4-metrics-per-attempt", "v5-attempt-resources"])
         let tables = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name")
         }
@@ -23,7 +23,7 @@ struct StoreTests {
         let mode = try store.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         // Opening again is a no-op migration.
-        #expect(try Store.open(at: store.url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache", "v4-metrics-per-attempt"])
+        #expect(try Store.open(at: store.url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache", "v4-metrics-per-attempt", "v5-attempt-resources"])
     }
 
     /// A store written before metrics were kept per attempt: its metrics become its jobs' latest attempts', so the
@@ -69,7 +69,7 @@ struct StoreTests {
                 do { _ = try Store.open(at: url) } catch { errors.add("\(error)") }
             }
             #expect(errors.all.isEmpty, "\(errors.all)")
-            #expect(try Store.open(at: url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache", "v4-metrics-per-attempt"])
+            #expect(try Store.open(at: url).appliedMigrations == ["v1-sweeps-jobs-metrics", "v2-slurm", "v3-provenance-cache", "v4-metrics-per-attempt", "v5-attempt-resources"])
         }
     }
 

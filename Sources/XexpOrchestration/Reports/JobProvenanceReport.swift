@@ -11,7 +11,7 @@ extension JobProvenance {
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    static func size(_ bytes: Int64) -> String {
+    public static func size(_ bytes: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes), unit = 0
         while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
@@ -52,6 +52,8 @@ extension JobProvenance {
             parts.append("numerics \(a.numerics ?? "-")")
             parts.append("xexp \(a.toolkitVersion ?? "-")")
             parts.append("build \(a.build ?? "-")")
+            if let rss = a.peakRSSBytes { parts.append("peak RSS \(Self.size(rss))") }
+            if let cpu = a.cpuSeconds { parts.append("CPU \(String(format: "%.1f", cpu)) s") }
             if let slurm = a.slurmJobID { parts.append("slurm \(slurm)") }
             if let line = Self.firstLine(a.error) { parts.append("error: \(line)") }
             out += parts.joined(separator: "  ") + "\n"

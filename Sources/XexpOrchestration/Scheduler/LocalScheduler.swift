@@ -234,14 +234,14 @@ public final class LocalScheduler: @unchecked Sendable {
 
     private func waitInBackground(_ job: Job, pid: pid_t, metricsURL: URL, stderrURL: URL) {
         let thread = Thread { [self] in
-            let (code, signal) = ProcessLauncher.wait(pid)
-            queue.async { self.processEnded(job, code: code, signal: signal, metricsURL: metricsURL, stderrURL: stderrURL) }
+            let (code, signal, resources) = ProcessLauncher.wait(pid)
+            queue.async { self.processEnded(job, code: code, signal: signal, resources: resources, metricsURL: metricsURL, stderrURL: stderrURL) }
         }
         thread.stackSize = 256 * 1024
         thread.start()
     }
 
-    private func processEnded(_ job: Job, code: Int32?, signal: Int32?, metricsURL: URL, stderrURL: URL) {
+    private func processEnded(_ job: Job, code: Int32?, signal: Int32?, resources: ResourceUsage?, metricsURL: URL, stderrURL: URL) {
         guard let run = running.removeValue(forKey: job.id) else { return }
         reapGroup(run.pid)
         let tail = LocalScheduler.tail(of: stderrURL, from: run.stderrOffset)
@@ -261,6 +261,7 @@ public final class LocalScheduler: @unchecked Sendable {
         } else {
             outcome = JobOutcome(status: .failed, exitCode: code, error: "exited with status \(code ?? -1)" + tail)
         }
+        outcome.resources = resources
         complete(job, outcome: outcome, allowRetry: !run.stopped)
     }
 

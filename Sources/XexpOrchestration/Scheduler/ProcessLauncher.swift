@@ -72,16 +72,21 @@ enum ProcessLauncher {
         return pid
     }
 
-    /// Blocks until `pid` ends; returns its exit code or the signal that killed it.
-    static func wait(_ pid: pid_t) -> (exitCode: Int32?, signal: Int32?) {
+    /// Blocks until `pid` ends; returns its exit code or the signal that killed it, and what it used (`wait4`:
+    /// peak RSS of the process and the descendants it waited for, user + system CPU).
+    static func wait(_ pid: pid_t) -> (exitCode: Int32?, signal: Int32?, resources: ResourceUsage?) {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return (nil, nil) }
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            if errno != EINTR { return (nil, nil, nil) }
         }
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        let resources = ResourceUsage(peakRSSBytes: Int64(usage.ru_maxrss) * 1024, cpuSeconds: cpu)
         // WIFEXITED / WTERMSIG are macros Swift cannot import.
         let termination = status & 0x7f
-        if termination == 0 { return ((status >> 8) & 0xff, nil) }
-        return (nil, termination)
+        if termination == 0 { return ((status >> 8) & 0xff, nil, resources) }
+        return (nil, termination, resources)
     }
 }
 

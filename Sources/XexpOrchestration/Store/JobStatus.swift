@@ -14,6 +14,9 @@ public struct JobOutcome: Sendable, Equatable {
     /// For failures: why, with the tail of stderr.
     public var error: String?
     public var metrics: [MetricPoint]
+    /// What the process used (local runs: `wait4`'s rusage of the job's process and the descendants it waited for).
+    /// Kept per attempt, never in metrics: metrics are results and must be bit-identical between runs.
+    public var resources: ResourceUsage?
 
     public init(status: JobStatus, exitCode: Int32? = nil, signal: Int32? = nil, error: String? = nil, metrics: [MetricPoint] = []) {
         self.status = status
@@ -36,5 +39,18 @@ public struct MetricPoint: Sendable, Equatable {
         self.name = name
         self.value = value
         self.step = step
+    }
+}
+
+/// A finished process's resource use.
+public struct ResourceUsage: Sendable, Equatable {
+    /// Peak resident set size in bytes (Linux reports it in KiB).
+    public var peakRSSBytes: Int64
+    /// User + system CPU time in seconds.
+    public var cpuSeconds: Double
+
+    public init(peakRSSBytes: Int64, cpuSeconds: Double) {
+        self.peakRSSBytes = peakRSSBytes
+        self.cpuSeconds = cpuSeconds
     }
 }

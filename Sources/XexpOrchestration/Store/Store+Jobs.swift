@@ -209,9 +209,10 @@ extension Store {
                 UPDATE jobs SET status = ?, ended_at = ?, exit_code = ?, signal = ?, error = ?, pid = NULL WHERE id = ?
                 """, arguments: [outcome.status.rawValue, now, outcome.exitCode.map { Int($0) }, outcome.signal.map { Int($0) }, outcome.error, id])
             try db.execute(sql: """
-                UPDATE attempts SET status = ?, ended_at = ?, exit_code = ?, signal = ?, error = ?
+                UPDATE attempts SET status = ?, ended_at = ?, exit_code = ?, signal = ?, error = ?, peak_rss_bytes = ?, cpu_seconds = ?
                 WHERE job_id = ? AND attempt = (SELECT MAX(attempt) FROM attempts WHERE job_id = ?)
-                """, arguments: [outcome.status.rawValue, now, outcome.exitCode.map { Int($0) }, outcome.signal.map { Int($0) }, outcome.error, id, id])
+                """, arguments: [outcome.status.rawValue, now, outcome.exitCode.map { Int($0) }, outcome.signal.map { Int($0) }, outcome.error,
+                                 outcome.resources?.peakRSSBytes, outcome.resources?.cpuSeconds, id, id])
         }
     }
 

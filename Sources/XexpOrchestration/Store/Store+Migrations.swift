@@ -135,6 +135,13 @@ extension Store {
             try db.drop(table: "metrics")
             try db.rename(table: "metrics_v4", to: "metrics")
         }
+        // What each local attempt used (wait4): peak RSS and CPU time. Provenance, not results: never in metrics.
+        migrator.registerMigration("v5-attempt-resources") { db in
+            try db.alter(table: "attempts") { t in
+                t.add(column: "peak_rss_bytes", .integer)
+                t.add(column: "cpu_seconds", .double)
+            }
+        }
         return migrator
     }
 }

@@ -52,6 +52,9 @@ public struct JobProvenance: Sendable {
         public var origin: String?
         public var error: String?
         public var slurmJobID: String?
+        /// Local attempts: peak RSS (bytes) and CPU seconds of the job's process.
+        public var peakRSSBytes: Int64? = nil
+        public var cpuSeconds: Double? = nil
     }
     public struct File: Sendable, Equatable {
         public var path: String
@@ -167,7 +170,8 @@ extension Store {
                                              startedAt: row["started_at"], endedAt: row["ended_at"], status: row["status"],
                                              exitCode: row["exit_code"], signal: row["signal"], host: row["host"], threads: row["threads"],
                                              numerics: row["numerics"], toolkitVersion: row["toolkit_version"], build: row["build"],
-                                             origin: row["origin"], error: row["error"], slurmJobID: row["slurm_job_id"])
+                                             origin: row["origin"], error: row["error"], slurmJobID: row["slurm_job_id"],
+                                             peakRSSBytes: row["peak_rss_bytes"], cpuSeconds: row["cpu_seconds"])
             }
             var metrics: [(name: String, value: Double)] = []
             var position: [String: Int] = [:]

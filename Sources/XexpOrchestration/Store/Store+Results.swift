@@ -207,6 +207,22 @@ extension Store {
         }
     }
 
+    /// Per stage of an invocation's jobs: how many have a measured local attempt, the largest peak RSS, and the CPU
+    /// seconds they took (each job's latest attempt that recorded its resources).
+    public func resourcesByStage(of reference: SweepReference) throws -> [StageResources] {
+        let (invocation, _) = try resolve(reference)
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT j.stage, COUNT(*) AS jobs, MAX(a.peak_rss_bytes) AS rss, SUM(a.cpu_seconds) AS cpu FROM jobs j
+                JOIN attempts a ON a.job_id = j.id AND a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.job_id = j.id AND b.peak_rss_bytes IS NOT NULL)
+                WHERE j.id IN (SELECT tj.job_id FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id WHERE t.invocation_id = ?)
+                GROUP BY j.stage ORDER BY MIN(j.created_at), j.stage
+                """, arguments: [invocation]).map {
+                StageResources(stage: $0["stage"], jobs: $0["jobs"], maxPeakRSSBytes: $0["rss"], cpuSeconds: $0["cpu"])
+            }
+        }
+    }
+
     /// Metric history of a job's latest attempt (every line, in order), for plots of training curves and cache entries.
     public func metricHistory(job: JobID) throws -> [MetricPoint] {
         try pool.read { db in
@@ -218,4 +234,12 @@ extension Store {
             }
         }
     }
+}
+
+/// What one stage's jobs used, from their attempts' `wait4` figures.
+public struct StageResources: Sendable, Equatable {
+    public var stage: String
+    public var jobs: Int
+    public var maxPeakRSSBytes: Int64
+    public var cpuSeconds: Double
 }
