@@ -32,6 +32,7 @@ let package = Package(
         .target(
             name: "XexpCommands",
             dependencies: [
+                "CSpawn",
                 "XexpOrchestration",
                 "XexpModels",
                 "XexpPipeline",

@@ -1,4 +1,4 @@
-// Process spawning for job runs. This is C because everything between fork() and execve() in a multithreaded
+// Process spawning for job runs (and two stdio helpers for the command line, at the end). This is C because everything between fork() and execve() in a multithreaded
 // process must be async-signal-safe: no allocation, no locks, only system calls. Swift cannot promise that.
 #define _GNU_SOURCE
 #include "xexp_spawn.h"
@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -173,3 +174,7 @@ int xexp_spawn(const char *path, char *const argv[], char *const envp[], const c
     *out_pid = pid;
     return 0;
 }
+
+void xexp_stdout_write(const char *text) { fputs(text, stdout); }
+
+int xexp_stdout_failed(void) { return fflush(stdout) != 0 || ferror(stdout) != 0; }

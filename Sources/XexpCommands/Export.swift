@@ -10,7 +10,7 @@ struct Export: ParsableCommand {
     @Argument(help: ArgumentHelp("NAME or NAME@K.", valueName: "sweep"))
     var sweep: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of stdout (`-`: stdout).", valueName: "file"))
     var output: String?
 
     @Flag(help: "Long format: the parameters, then seed,metric,value.")

@@ -29,7 +29,7 @@ struct Plot: ParsableCommand {
     var gnuplot = false
 
     func validate() throws {
-        if gnuplot && output == nil { throw ValidationError("--gnuplot needs -o FILE (the script is written next to the CSV)") }
+        if gnuplot && (output == nil || output == "-") { throw ValidationError("--gnuplot needs -o FILE (the script is written next to the CSV)") }
         for f in filters where !f.contains("=") { throw ValidationError("--where expects PARAM=VALUE, got \"\(f)\"") }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSpawn
 import Foundation
 import XexpOrchestration
 
@@ -24,6 +25,13 @@ public struct XexpCommand: ParsableCommand {
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
+            // Output goes through stdio; a failed write (a full disk, /dev/full, a closed pipe's EPIPE) only sets
+            // the stream's error flag. Report it rather than exit 0 with the output lost.
+            if xexp_stdout_failed() != 0 {
+                let reason = String(cString: strerror(errno))
+                FileHandle.standardError.write(Data("xexp: cannot write the output: \(reason); nothing is complete on standard output\n".utf8))
+                Foundation.exit(ExitStatus.failure)
+            }
             exit()
         } catch {
             guard exitCode(for: error).rawValue == ExitCode.validationFailure.rawValue else { exit(withError: error) }
@@ -55,10 +63,11 @@ func fail(_ message: String, status: Int32) -> ExitCode {
     return ExitCode(status)
 }
 
-/// Writes report output to a file atomically (never half-written) or to stdout.
+/// Writes report output to a file atomically (never half-written), or to stdout when `path` is nil or `-`.
 func emit(_ text: String, to path: String?) throws {
-    guard let path else {
-        FileHandle.standardOutput.write(Data(text.utf8))
+    guard let path, path != "-" else {
+        // Through stdio, like `print`: the end of `XexpCommand.main` checks the stream for write errors.
+        xexp_stdout_write(text)
         return
     }
     do {

@@ -39,6 +39,24 @@ struct CommandLineTests {
         #expect(!box.exists("Results"))
     }
 
+    /// `-o -` is standard output (not a file named "-"), and a failed write to standard output (a full disk) is an
+    /// error, not exit 0 with the output lost.
+    @Test func standardOutputAndWriteFailures() throws {
+        let box = Sandbox()
+        box.write("example.json", try String(contentsOf: repositoryRoot.appendingPathComponent("Experiments/example.json"), encoding: .utf8))
+        #expect(try box.run("sweep", "example.json").status == 0)
+        let dash = try box.run("export", "example", "-o", "-")
+        #expect(dash.status == 0)
+        #expect(dash.stdout.hasPrefix("samples,scale,"))
+        #expect(!box.exists("-"))
+        for args in [["table", "example"], ["export", "example"], ["status"], ["log"]] {
+            let full = try box.run(binary: URL(fileURLWithPath: "/bin/sh"), ["-c", "\"$0\" \"$@\" > /dev/full", xexpBinary.path] + args)
+            #expect(full.status == 1, "\(args): \(full.stderr)")
+            #expect(full.stderr.contains("cannot write the output: No space left on device"), "\(args): \(full.stderr)")
+        }
+        #expect(try box.run("plot", "example", "--x", "samples", "--y", "score.mean", "-o", "-", "--gnuplot").status == 2)
+    }
+
     @Test func exampleSweepEndToEnd() throws {
         let box = Sandbox()
         let spec = try String(contentsOf: repositoryRoot.appendingPathComponent("Experiments/example.json"), encoding: .utf8)

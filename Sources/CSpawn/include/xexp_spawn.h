@@ -18,4 +18,11 @@ int xexp_watchdog_fd(void);
 int xexp_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                const char *stdout_path, const char *stderr_path, pid_t *out_pid);
 
+/// Writes `text` to stdout through stdio (as Swift's `print` does).
+void xexp_stdout_write(const char *text);
+
+/// Flushes stdout and returns nonzero if any write to it failed (a full disk, /dev/full): stdio only sets the
+/// stream's error flag, which Swift cannot read without touching the C global `stdout`.
+int xexp_stdout_failed(void);
+
 #endif
