@@ -4,13 +4,33 @@ import XexpOrchestration
 
 /// `--db`, shared by every command that reads or writes the store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The SQLite store (default: $XEXP_DB, else Results/xexp.sqlite). Job directories go in runs/ beside it.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The SQLite store (default: $XEXP_DB, else Results/xexp.sqlite in the project: the nearest directory up from here holding .git or Experiments/). Job directories go in runs/ beside it.", valueName: "path"))
     var db: String?
 
     var url: URL {
-        let path = db ?? ProcessInfo.processInfo.environment["XEXP_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "Results/xexp.sqlite"
-        return URL(fileURLWithPath: path).standardizedFileURL
+        if let path = db ?? ProcessInfo.processInfo.environment["XEXP_DB"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            return URL(fileURLWithPath: path).standardizedFileURL
+        }
+        return StoreOptions.projectRoot(from: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            .appendingPathComponent("Results/xexp.sqlite").standardizedFileURL
     }
+
+    /// The project a command runs in: the nearest directory from `start` up that holds `.git` or `Experiments/`,
+    /// else `start`. So `cd Experiments && xexp sweep tokens.json` uses the project's store, not a new one there.
+    static func projectRoot(from start: URL) -> URL {
+        var dir = start.standardizedFileURL
+        while true {
+            for marker in [".git", "Experiments"] where FileManager.default.fileExists(atPath: dir.appendingPathComponent(marker).path) {
+                return dir
+            }
+            let parent = dir.deletingLastPathComponent()
+            if parent.path == dir.path { return start.standardizedFileURL }
+            dir = parent
+        }
+    }
+
+    /// What to add to a printed command so it reads the same store: ` --db PATH` when --db chose it.
+    var hint: String { db.map { " --db \(shellQuoted($0))" } ?? "" }
 
     /// Opens an existing store for reading; a missing file is a usage error, not an empty store created by accident.
     func openExisting() throws -> Store {
@@ -36,4 +56,10 @@ func query<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as StoreError {
         throw fail(error.description, status: ExitStatus.usage)
     }
+}
+
+/// `text` as one shell word (single-quoted when it needs to be).
+func shellQuoted(_ text: String) -> String {
+    let plain = text.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:@%+,".contains($0) }
+    return plain && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

@@ -108,21 +108,22 @@ struct Sweep: ParsableCommand {
         }
         progress.end()
         let s = result.summary
+        let db = self.store.hint  // hints name the store they were run against
         print("sweep \(plan.spec.name) (run \(result.seq)): \(result.totalJobs) jobs — \(s.done) ran, \(result.reused - result.cached) reused, \(result.cached) cached, "
               + "\(s.failed) failed, \(s.blocked) blocked, \(s.interrupted) interrupted; \(Progress.clock(progress.elapsed))")
         if result.leftOnSlurm > 0 {
-            print("\(result.leftOnSlurm) job(s) left queued or running on Slurm: `xexp status \(plan.spec.name)` records them as they finish, "
-                  + "`xexp sweep \(spec) --backend slurm` reattaches, `xexp cancel \(plan.spec.name)` cancels them")
+            print("\(result.leftOnSlurm) job(s) left queued or running on Slurm: `xexp status \(plan.spec.name)\(db)` records them as they finish, "
+                  + "`xexp sweep \(spec) --backend slurm\(db)` reattaches, `xexp cancel \(plan.spec.name)\(db)` cancels them")
         }
         if !result.succeeded && !s.interruptedBySignal {
-            print("see `xexp status \(plan.spec.name)` for the errors; `xexp sweep \(spec)\(slurm.isSlurm ? " --backend slurm" : "")` again retries what did not finish")
+            print("see `xexp status \(plan.spec.name)\(db)` for the errors; `xexp sweep \(spec)\(slurm.isSlurm ? " --backend slurm" : "")\(db)` again retries what did not finish")
         }
         if s.interruptedBySignal {
-            print("interrupted; `xexp sweep \(spec)\(slurm.isSlurm ? " --backend slurm" : "")` resumes where this stopped")
+            print("interrupted; `xexp sweep \(spec)\(slurm.isSlurm ? " --backend slurm" : "")\(db)` resumes where this stopped")
             throw ExitCode(ExitStatus.interrupted)
         }
         if !result.succeeded { throw ExitCode(ExitStatus.failure) }
-        print("results: xexp table \(plan.spec.name)")
+        print("results: xexp table \(plan.spec.name)\(db)")
     }
 
     /// SIGINT and SIGTERM stop the sweep cleanly instead of killing xexp (whose jobs would then die unrecorded).

@@ -57,6 +57,21 @@ struct CommandLineTests {
         #expect(try box.run("plot", "example", "--x", "samples", "--y", "score.mean", "-o", "-", "--gnuplot").status == 2)
     }
 
+    /// The default store belongs to the project, not to the current directory: a sweep started from Experiments/
+    /// reuses the store at the project's Results/, and the hints after a --db run name that store.
+    @Test func defaultStoreIsTheProjects() throws {
+        let box = Sandbox()
+        let spec = try String(contentsOf: repositoryRoot.appendingPathComponent("Experiments/example.json"), encoding: .utf8)
+        box.write("Experiments/example.json", spec)
+        #expect(try box.run("sweep", "Experiments/example.json").status == 0)
+        let inside = try box.run(binary: URL(fileURLWithPath: "/bin/sh"), ["-c", "cd Experiments && \"$0\" sweep example.json", xexpBinary.path])
+        #expect(inside.status == 0, "\(inside.stderr)")
+        #expect(inside.stdout.contains("0 ran, 12 reused"), "\(inside.stdout)")
+        #expect(!box.exists("Experiments/Results"))
+        let elsewhere = try box.run("sweep", "Experiments/example.json", "--db", "other/s.sqlite")
+        #expect(elsewhere.stdout.contains("results: xexp table example --db other/s.sqlite"), "\(elsewhere.stdout)")
+    }
+
     @Test func exampleSweepEndToEnd() throws {
         let box = Sandbox()
         let spec = try String(contentsOf: repositoryRoot.appendingPathComponent("Experiments/example.json"), encoding: .utf8)
