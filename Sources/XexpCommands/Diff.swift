@@ -20,12 +20,17 @@ struct Diff: ParsableCommand {
     @Flag(help: "Show only metrics whose value differs.")
     var onlyChanged = false
 
+    @Flag(help: "Compare sweeps that share no varying parameter by averaging each side into one row (refused otherwise).")
+    var aggregate = false
+
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         let store = try self.store.openExisting()
         let left = try query { try store.results(of: SweepReference(parsing: a)) }
         let right = try query { try store.results(of: SweepReference(parsing: b)) }
-        print(SweepDiff(a: left, b: right, onlyChanged: onlyChanged).report.render(format), terminator: "")
+        let diff = SweepDiff(a: left, b: right, onlyChanged: onlyChanged, aggregateUnmatched: aggregate)
+        if let refusal = diff.refusal { throw fail(refusal, status: ExitStatus.usage) }
+        print(diff.render(format), terminator: "")
     }
 }

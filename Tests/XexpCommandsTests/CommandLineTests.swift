@@ -111,7 +111,8 @@ struct CommandLineTests {
         #expect(status.stdout.contains("example"))
         let diff = try box.run("diff", "example@1", "example", "--only-changed")
         #expect(diff.status == 0)
-        #expect(diff.stdout.split(separator: "\n").count == 2)  // header and rule: nothing changed
+        #expect(diff.stdout.hasPrefix("same parameters and spec\nrows matched on: samples, scale\n\n"), "\(diff.stdout)")
+        #expect(diff.stdout.split(separator: "\n").count == 4)  // the two lines above, the table's header and rule: nothing changed
 
         let unknown = try box.run("table", "exampel")
         #expect(unknown.status == 2)

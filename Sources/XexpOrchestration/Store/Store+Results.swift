@@ -42,6 +42,8 @@ public struct InvocationResults: Sendable {
     public var metricNames: [String]
     /// True when the spec had no `stages` (the built-in pipeline ran it).
     public var usesBuiltinPipeline: Bool = false
+    /// The spec as this invocation ran it (overrides applied).
+    public var specText: String = ""
 }
 
 /// A job that did not succeed, for `xexp status SWEEP`.
@@ -150,7 +152,7 @@ extension Store {
             let metricNames = stageOrder.flatMap { stage in (metricOrder[stage] ?? []).map { "\(stage).\($0)" } }
             return InvocationResults(sweep: reference.name, seq: seq, invocationID: invocation,
                                      trials: order.compactMap { trials[$0] }, stageOrder: stageOrder, metricNames: metricNames,
-                                     usesBuiltinPipeline: spec != nil && spec?["stages"] == nil)
+                                     usesBuiltinPipeline: spec != nil && spec?["stages"] == nil, specText: specText)
         }
     }
 

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// `xexp diff A B` says what differs between the two runs (parameters, spec keys) and refuses to average sweeps that
+/// share no varying parameter unless asked.
+@Suite("xexp diff: differences and refusals", .serialized)
+struct DiffTests {
+    static func spec(name: String, base: String, grid: String, description: String = "d", value: String = "{k} * 10 + {m}") -> String {
+        """
+        {"name": "\(name)", "description": "\(description)", "base": \(base), "grid": \(grid),
+         "stages": [{"name": "s", "command": ["sh", "-c", "echo '{\\"v\\": '$(( \(value) ))'}' >> $XEXP_METRICS"]}]}
+        """
+    }
+
+    @Test func listsTheParametersAndSpecKeysThatDiffer() throws {
+        let box = Sandbox()
+        box.write("a.json", Self.spec(name: "a", base: #"{"m": 1}"#, grid: #"{"k": [1, 2]}"#))
+        box.write("b.json", Self.spec(name: "b", base: #"{"m": 2}"#, grid: #"{"k": [1, 2]}"#, description: "other"))
+        #expect(try box.run("sweep", "a.json").status == 0)
+        #expect(try box.run("sweep", "b.json").status == 0)
+        let text = try box.run("diff", "a", "b")
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.hasPrefix("parameter m: 1 → 2\nspec keys that differ: name, description\nrows matched on: k\n\n"), "\(text.stdout)")
+        let json = try box.run("diff", "a", "b", "--format", "json").stdout
+        #expect(json.hasPrefix(#"{"differences":{"parameters":{"m":{"a":"1","b":"2"}},"spec_keys":["name","description"]},"matched_on":["k"],"rows":[{"k":1,"metric":"s.v","a":11,"b":12,"delta":1}"#), "\(json)")
+        let csv = try box.run("diff", "a", "b", "--format", "csv").stdout
+        #expect(csv.hasPrefix("k,metric,a,b,delta\r\n1,s.v,11,12,1\r\n"), "\(csv)")
+    }
+
+    @Test func refusesSweepsWithNoSharedVaryingParameter() throws {
+        let box = Sandbox()
+        box.write("a.json", Self.spec(name: "a", base: #"{"m": 1}"#, grid: #"{"k": [1, 2]}"#))
+        // c has no k at all, and a has no z: nothing to match rows on.
+        box.write("c.json", Self.spec(name: "c", base: #"{"m": 1}"#, grid: #"{"z": [1, 2]}"#, value: "{z} + {m}"))
+        #expect(try box.run("sweep", "a.json").status == 0)
+        #expect(try box.run("sweep", "c.json").status == 0)
+        let refused = try box.run("diff", "a", "c")
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("a@1 varies k and c@1 varies z: no shared varying parameter") && refused.stderr.contains("--aggregate"), "\(refused.stderr)")
+        let asked = try box.run("diff", "a", "c", "--aggregate")
+        #expect(asked.status == 0, "\(asked.stderr)")
+        #expect(asked.stdout.contains("rows matched on: nothing (each side averaged)"), "\(asked.stdout)")
+    }
+}
