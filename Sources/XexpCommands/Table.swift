@@ -17,17 +17,34 @@ struct Table: ParsableCommand {
     @Flag(help: "Show every metric (built-in pipeline sweeps show one headline metric per benchmark by default).")
     var allMetrics = false
 
+    @Option(name: .customLong("where"), help: ArgumentHelp("Keep only trials with this parameter value (repeatable).", valueName: "param=value"))
+    var filters: [String] = []
+
+    @Option(help: ArgumentHelp("Sort rows by this column (COLUMN:desc for descending).", valueName: "column"))
+    var sort: String?
+
+    @Option(help: ArgumentHelp("Show only these columns, in this order (comma-separated; see the table's header).", valueName: "a,b,…"))
+    var columns: String?
+
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         let store = try self.store.openExisting()
-        let results = try query { try store.results(of: SweepReference(parsing: sweep)) }
+        let selection: TableSelection
+        do { selection = try TableSelection(filters: filters, sort: sort, columns: columns) } catch {
+            throw fail("\(error)", status: ExitStatus.usage)
+        }
+        let all = try query { try store.results(of: SweepReference(parsing: sweep)) }
+        let results: InvocationResults
+        do { results = try selection.filter(all) } catch { throw fail("\(error)", status: ExitStatus.usage) }
         var metrics: [String]?
         if results.usesBuiltinPipeline && !allMetrics {
             // The paper's column order: GQA, SQA, VQA^T, POPE, MME, MMB, then latency.
             metrics = XmodelPipeline().headlineMetrics.filter(results.metricNames.contains)
         }
-        print(SweepTable(results, metrics: metrics).report.render(format), terminator: "")
+        let table: ReportTable
+        do { table = try selection.apply(to: SweepTable(results, metrics: metrics).report) } catch { throw fail("\(error)", status: ExitStatus.usage) }
+        print(table.render(format), terminator: "")
         if let metrics, format == .text || format == .md {
             for line in [Self.chanceLine(results, headline: metrics), Self.blindLine(results, headline: metrics)].compactMap({ $0 }) {
                 print(format == .md ? "\n" + line : line)

@@ -42,3 +42,25 @@ struct DiffTests {
         #expect(asked.stdout.contains("rows matched on: nothing (each side averaged)"), "\(asked.stdout)")
     }
 }
+
+/// `xexp table --where/--sort/--columns`.
+@Suite("xexp table: filter, sort, columns", .serialized)
+struct TableSelectionTests {
+    @Test func filtersSortsAndPicksColumns() throws {
+        let box = Sandbox()
+        box.write("a.json", DiffTests.spec(name: "a", base: #"{"m": 1}"#, grid: #"{"k": [3, 1, 2], "z": ["x", "y"]}"#, value: "{k} * 10 + {m}"))
+        #expect(try box.run("sweep", "a.json").status == 0)
+        let sorted = try box.run("table", "a", "--where", "z=y", "--sort", "s.v:desc", "--columns", "k,s.v", "--format", "csv")
+        #expect(sorted.status == 0, "\(sorted.stderr)")
+        #expect(sorted.stdout == "k,s.v\r\n3,31\r\n2,21\r\n1,11\r\n", "\(sorted.stdout)")
+        let ascending = try box.run("table", "a", "--where", "k=2", "--sort", "z", "--format", "csv")
+        // k no longer varies among the kept trials, so it is not a column (as in any table).
+        #expect(ascending.stdout == "z,s.v,n,status\r\nx,21,1,complete\r\ny,21,1,complete\r\n", "\(ascending.stdout)")
+        for (args, message) in [(["--where", "q=1"], "no parameter \"q\""), (["--where", "k=9"], "no trial has that value; k takes 3, 1, 2"),
+                                (["--sort", "s.w"], "no column \"s.w\" (did you mean 's.v'?)"), (["--columns", "k,nope"], "--columns: no column \"nope\"")] {
+            let r = try box.run(["table", "a"] + args)
+            #expect(r.status == 2, "\(args)")
+            #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+    }
+}
