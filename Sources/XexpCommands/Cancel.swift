@@ -14,7 +14,7 @@ struct Cancel: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() throws {
-        let store = try self.store.openExisting()
+        let store = try self.store.openExistingForWriting()
         let reference = try query { try SweepReference(parsing: sweep) }
         let (invocation, _) = try query { try store.resolve(reference) }
         let outcome: (cancelled: Int, recorded: Bool)

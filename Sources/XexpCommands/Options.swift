@@ -32,8 +32,19 @@ struct StoreOptions: ParsableArguments {
     /// What to add to a printed command so it reads the same store: ` --db PATH` when --db chose it.
     var hint: String { db.map { " --db \(shellQuoted($0))" } ?? "" }
 
-    /// Opens an existing store for reading; a missing file is a usage error, not an empty store created by accident.
+    /// Opens an existing store for reading only (never created, migrated or changed); a missing file is a usage
+    /// error, not an empty store created by accident.
     func openExisting() throws -> Store {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw fail("no store at \(url.path); run `xexp sweep SPEC` first, or pass --db PATH", status: ExitStatus.usage)
+        }
+        do { return try Store.openForReading(at: url) } catch let error as StoreError {
+            throw fail(error.description, status: ExitStatus.failure)
+        }
+    }
+
+    /// Opens an existing store to change it (`cancel`, `migrate`, `status` recording finished Slurm jobs).
+    func openExistingForWriting() throws -> Store {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw fail("no store at \(url.path); run `xexp sweep SPEC` first, or pass --db PATH", status: ExitStatus.usage)
         }

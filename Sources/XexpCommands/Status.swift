@@ -15,7 +15,8 @@ struct Status: ParsableCommand {
         let store = try self.store.openExisting()
         // Slurm jobs that ended since anyone last looked are recorded first (unless a watching sweep records them).
         if let live = try? store.liveSlurmJobs(), !live.isEmpty {
-            do { _ = try SlurmIngest.ingestFinished(store: store) } catch {
+            // Recording them writes: only then is the store opened for writing (a read-only one is shown as it is).
+            do { _ = try SlurmIngest.ingestFinished(store: try Store.open(at: store.url)) } catch {
                 FileHandle.standardError.write(Data("xexp: cannot ask Slurm about \(live.count) queued or running job(s): \(error); showing what the store knows\n".utf8))
             }
         }

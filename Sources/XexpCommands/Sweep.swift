@@ -71,7 +71,7 @@ struct Sweep: ParsableCommand {
             // A dry run reads the store if there is one, to show what would be reused; it never creates one.
             var statuses: [JobID: JobStatus] = [:]
             if FileManager.default.fileExists(atPath: store.url.path) {
-                statuses = (try? store.openStore().statuses(of: plan.graph.jobs.map(\.id))) ?? [:]
+                statuses = (try? Store.openForReading(at: store.url).statuses(of: plan.graph.jobs.map(\.id))) ?? [:]
             }
             let forced = plan.jobsToRun(statuses: Dictionary(uniqueKeysWithValues: plan.graph.jobs.map { ($0.id, .done) }), rerun: Set(rerun))
             let hits = serving.find(plan.graph.jobs.filter { statuses[$0.id] != .done && !forced.contains($0.id) }, notice: notice)

@@ -44,6 +44,36 @@ struct StoreTests {
         #expect(try store.pool.read { try Int.fetchOne($0, sql: "SELECT MIN(attempt) FROM metrics") } == 2)
     }
 
+    /// Readers open read-only and never migrate: a foreign SQLite file is refused and left byte-for-byte as it was
+    /// (it used to be turned to WAL and given xexp's tables); an older schema is refused with the upgrade command; a
+    /// newer one is refused; a current store reads.
+    @Test func readersNeverChangeTheFileAndRefuseWhatTheyCannotRead() throws {
+        let dir = TempDir()
+        let foreign = dir.url.appendingPathComponent("foreign.sqlite")
+        let q = try DatabaseQueue(path: foreign.path)
+        try q.write { try $0.execute(sql: "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine')") }
+        try q.close()
+        let before = try Data(contentsOf: foreign)
+        #expect { try Store.openForReading(at: foreign) } throws: { "\($0)".contains("is not an xexp store (an SQLite database without xexp's tables)") }
+        #expect(try Data(contentsOf: foreign) == before)
+        #expect(!FileManager.default.fileExists(atPath: foreign.path + "-wal"))
+
+        let old = dir.url.appendingPathComponent("v3.sqlite")
+        let oq = try DatabaseQueue(path: old.path)
+        try Store.migrator.migrate(oq, upTo: "v3-provenance-cache")
+        try oq.close()
+        #expect { try Store.openForReading(at: old) } throws: { "\($0)".contains("has an older schema (without v4-metrics-per-attempt") && "\($0)".contains("xexp migrate --db") }
+        _ = try Store.open(at: old)  // what `xexp migrate` does
+        #expect(try Store.openForReading(at: old).overview().isEmpty)
+
+        let newer = dir.url.appendingPathComponent("newer.sqlite")
+        _ = try Store.open(at: newer)
+        let nq = try DatabaseQueue(path: newer.path)
+        try nq.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-future')") }
+        try nq.close()
+        #expect { try Store.openForReading(at: newer) } throws: { "\($0)".contains("written by a newer xexp (schema v99-future)") }
+    }
+
     /// A job that once ran on Slurm and then runs locally drops its Slurm id: a local run killed with the sweep is then
     /// an orphan that the next local sweep resets, instead of a "Slurm job" that blocks every local sweep forever.
     @Test func aLocalRunForgetsTheSlurmJob() throws {

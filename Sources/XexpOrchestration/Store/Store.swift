@@ -12,7 +12,9 @@ import GRDB
 /// - ``SweepLock``
 public final class Store: Sendable {
     public let url: URL
-    let pool: DatabasePool
+    /// A pool (WAL: readers never wait for a sweep) when opened for writing; a read-only queue for the read-only
+    /// commands, which must never change the file (`openForReading`).
+    let pool: any DatabaseWriter
 
     /// Where job directories live: `runs/` next to the database file.
     public var runsDirectory: URL { url.deletingLastPathComponent().appendingPathComponent("runs") }
@@ -42,7 +44,42 @@ public final class Store: Sendable {
         return store
     }
 
-    init(url: URL, pool: DatabasePool) {
+    /// Opens an existing store for reading only (`status`, `table`, `diff`, `export`, …): no file is created, no
+    /// migration runs, the journal mode is left alone, and a store on a read-only filesystem can still be read.
+    /// A file that is not an xexp store, or one written by a newer xexp, is refused with what to do; one of an older
+    /// schema is refused with the command that upgrades it (this xexp's queries need the current schema).
+    public static func openForReading(at url: URL) throws -> Store {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(30)
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: url.path, configuration: config)
+            _ = try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master") }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw StoreError("\(url.path) is not an xexp store (not an SQLite database); pass another --db path")
+        } catch {
+            throw StoreError("cannot open the store \(url.path) for reading: \(error)")
+        }
+        let applied: [String]? = try queue.read { db in
+            try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : nil
+        }
+        let known = Store.migrator.migrations
+        guard let applied, applied.contains(known[0]) else {
+            throw StoreError("\(url.path) is not an xexp store (an SQLite database without xexp's tables); pass another --db path")
+        }
+        let newer = applied.filter { !known.contains($0) }
+        if !newer.isEmpty {
+            throw StoreError("\(url.path) was written by a newer xexp (schema \(newer.joined(separator: ", "))); read it with that version")
+        }
+        let missing = known.filter { !applied.contains($0) }
+        if !missing.isEmpty {
+            throw StoreError("\(url.path) has an older schema (without \(missing.joined(separator: ", "))); upgrade it with `xexp migrate --db \(url.path)` (any `xexp sweep` on it does too)")
+        }
+        return Store(url: url, pool: queue)
+    }
+
+    init(url: URL, pool: any DatabaseWriter) {
         self.url = url
         self.pool = pool
     }
