@@ -104,7 +104,12 @@ struct Sweep: ParsableCommand {
                                         progress.begin(toRun: toRun, reused: reused, cached: cached, slots: slurm.isSlurm ? toRun : options.slots) },
                                     observer: { progress.handle($0) })
         } catch let error as StoreError {
+            progress.end()
             throw fail(error.description, status: ExitStatus.failure)
+        } catch let error where Store.isDatabaseError(error) {
+            // The store refused a write before or after the jobs (recording the invocation, a full disk): exit 1.
+            progress.end()
+            throw fail("cannot write to the store \(self.store.url.path) (\(error)); is the disk full? Free space and run the same `xexp sweep` again", status: ExitStatus.failure)
         }
         progress.end()
         let s = result.summary

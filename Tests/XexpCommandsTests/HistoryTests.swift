@@ -52,3 +52,25 @@ struct HistoryTests {
         #expect(try box.run("sweep", "bad.json").status == 2)
     }
 }
+
+/// A store that cannot be written (a full disk, simulated with a file-size limit: `ulimit -f`, SIGXFSZ ignored so
+/// writes fail with EFBIG as on a full disk) stops the sweep as a failure: exit 1 with the reason, not an interrupt.
+@Suite("store write failures", .serialized)
+struct StoreWriteFailureTests {
+    @Test func aFullDiskIsAFailureNotAnInterrupt() throws {
+        let box = Sandbox()
+        let grid = (1...40).map(String.init).joined(separator: ", ")
+        box.write("many.json", """
+            {"name": "many", "grid": {"i": [\(grid)]},
+             "stages": [{"name": "w", "command": ["sh", "-c", "for k in $(seq 1 200); do echo '{\\"metric_with_a_long_name_'$k'\\": {i}.5}'; done >> $XEXP_METRICS"]}]}
+            """)
+        let r = try box.run(binary: URL(fileURLWithPath: "/bin/bash"),
+                            ["-c", "trap '' XFSZ; ulimit -f 300; exec \"$0\" sweep many.json --jobs 2", xexpBinary.path])
+        #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("cannot write to the store") && r.stderr.contains("Is the disk full?"), "\(r.stderr)")
+        #expect(!r.stdout.contains("resumes where this stopped"), "\(r.stdout)")
+        // With room again, the same command finishes the sweep.
+        let again = try box.run("sweep", "many.json", "--jobs", "2")
+        #expect(again.status == 0, "\(again.stderr)")
+    }
+}

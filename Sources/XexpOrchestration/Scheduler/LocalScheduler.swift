@@ -39,6 +39,9 @@ public struct SchedulerOptions: Sendable {
 public struct SchedulerSummary: Sendable, Equatable {
     public var done = 0, failed = 0, blocked = 0, interrupted = 0
     public var interruptedBySignal = false
+    /// Set when the store could not be written (a full disk): the sweep stopped because it could not record results,
+    /// which is a failure (exit 1), not an interrupt.
+    public var storeFailure: String?
 }
 
 /// Runs a job graph on this machine with a bounded number of concurrent processes.
@@ -135,16 +138,22 @@ public final class LocalScheduler: @unchecked Sendable {
         }
     }
 
-    private func stopNow(reason: String) {
+    private func stopNow(reason: String, bySignal: Bool = true) {
         guard state == .running else { return }
         state = .stopping
-        summary.interruptedBySignal = true
+        summary.interruptedBySignal = bySignal
         observer(.stopping(reason: reason))
         for (id, job) in running {
             running[id]?.stopped = true
             terminate(pid: job.pid)
         }
         finishIfIdle()
+    }
+
+    /// On the queue: the store refused a write. Nothing more can be recorded, so the sweep stops as a failure.
+    private func storeFailed(_ error: Error) {
+        if summary.storeFailure == nil { summary.storeFailure = "\(error)" }
+        if state == .running { stopNow(reason: "cannot write to the store: \(error)", bySignal: false) }
     }
 
     // MARK: - On the queue
@@ -216,7 +225,7 @@ public final class LocalScheduler: @unchecked Sendable {
             // The store is unusable: stop everything rather than run jobs whose results cannot be recorded.
             kill(-pid, SIGKILL)
             running[job.id] = RunningJob(pid: pid, attempt: 0, stderrOffset: 0, stopped: true)
-            stop(reason: "cannot write to the store: \(error)")
+            storeFailed(error)
             waitInBackground(job, pid: pid, metricsURL: metricsURL, stderrURL: stderrURL)
             return
         }
@@ -268,7 +277,7 @@ public final class LocalScheduler: @unchecked Sendable {
     private func complete(_ job: Job, outcome: JobOutcome, allowRetry: Bool) {
         let retry = outcome.status.isFailure && allowRetry && state == .running && attemptsThisRun[job.id, default: 1] <= job.retries
         do { try store.markFinished(job.id, outcome: outcome) } catch {
-            stop(reason: "cannot write to the store: \(error)")
+            storeFailed(error)
         }
         observer(.finished(job.id, stage: job.stage, outcome: outcome, willRetry: retry))
         switch outcome.status {

@@ -120,6 +120,13 @@ public final class SlurmScheduler: @unchecked Sendable {
         wake.signal()
     }
 
+    /// The store refused a write: stop as a failure (exit 1), not as an interrupt.
+    private func storeFailed(_ error: Error, cancelJobs: Bool) {
+        if summary.scheduler.storeFailure == nil { summary.scheduler.storeFailure = "\(error)" }
+        stopRequest.set(("cannot write to the store: \(error)", cancelJobs, false))
+        wake.signal()
+    }
+
     // MARK: - Submitting
 
     /// Waiting jobs whose upstream jobs are all done or submitted, longest remaining chain first.
@@ -177,7 +184,7 @@ public final class SlurmScheduler: @unchecked Sendable {
         do { attempt = try store.markSubmitted(job.id, slurmID: slurmID, invocation: invocation) } catch {
             // A job whose results cannot be recorded must not run.
             try? client.cancel([slurmID])
-            stop(reason: "cannot write to the store: \(error)", cancelJobs: true)
+            storeFailed(error, cancelJobs: true)
             return
         }
         tracked[job.id] = Tracked(slurmID: slurmID, attempt: attempt, stderrOffset: stderrOffset, state: "PENDING")
@@ -270,7 +277,7 @@ public final class SlurmScheduler: @unchecked Sendable {
         if !t.announced { observer(.started(job.id, stage: job.stage, attempt: t.attempt)) }
         let retry = outcome.status.isFailure && !stopping && attemptsThisRun[job.id, default: 1] <= job.retries
         do { try store.markFinished(job.id, outcome: outcome) } catch {
-            stop(reason: "cannot write to the store: \(error)", cancelJobs: false)
+            storeFailed(error, cancelJobs: false)
         }
         observer(.finished(job.id, stage: job.stage, outcome: outcome, willRetry: retry))
         switch outcome.status {

@@ -102,6 +102,9 @@ public final class Store: Sendable {
         }
     }
 
+    /// Whether `error` came from SQLite (a refused write, a full disk), for callers that do not import GRDB.
+    public static func isDatabaseError(_ error: Error) -> Bool { error is DatabaseError }
+
     public var appliedMigrations: [String] {
         get throws { try pool.read { try Store.migrator.appliedIdentifiers($0) }.sorted() }
     }

@@ -102,6 +102,7 @@ public final class SweepRunner: @unchecked Sendable {
             result.cached = served.count
             result.leftOnSlurm = outcome.leftRunning
             let state = outcome.scheduler.interruptedBySignal ? "interrupted" : (!result.succeeded ? "failed" : (outcome.leftRunning > 0 ? "submitted" : "done"))
+            if let failure = outcome.scheduler.storeFailure { throw storeFailure(failure, invocation: invocation) }
             try store.finishInvocation(invocation, outcome: state)
             return result
         }
@@ -117,8 +118,16 @@ public final class SweepRunner: @unchecked Sendable {
         var result = Result(summary: summary, totalJobs: total, reused: reused,
                             invocation: invocation, seq: seq)
         result.cached = served.count
+        if let failure = summary.storeFailure { throw storeFailure(failure, invocation: invocation) }
         try store.finishInvocation(invocation, outcome: summary.interruptedBySignal ? "interrupted" : (result.succeeded ? "done" : "failed"))
         return result
+    }
+
+    /// The sweep stopped because the store refused a write (a full disk, a failing filesystem): a failure to report
+    /// as such, with what was kept and what to do.
+    func storeFailure(_ failure: String, invocation: Int64) -> StoreError {
+        try? store.finishInvocation(invocation, outcome: "failed")
+        return StoreError("cannot write to the store \(store.url.path) (\(failure)); the sweep stopped because it could not record results. Is the disk full? Free space and run the same `xexp sweep` again: jobs recorded as done are kept, the rest run again")
     }
 
     /// Empties `runs/<id>/` but for its logs (which keep every attempt).
