@@ -4,9 +4,14 @@
 //
 //   xexp                  thin executable: hands argv to XexpCommands
 //   XexpCommands          one file per subcommand; turns domain errors into exit codes
-//   XexpOrchestration     spec, job graph, scheduler, store, reports; knows jobs, never tensors
+//   XexpOrchestration     spec, job graph, scheduler, store, job caches, reports; knows jobs, never tensors
+//   XexpPipeline          the built-in VLM pipeline: its parameters, presets and worker stages (train, evaluate)
+//   XexpModels            the mini Xmodel-VLM: ViT, projectors, LLaMA-style decoders, generation
+//   XexpData              synthetic scenes, tokenizer, training data, the six benchmark proxies and scorers
 //   XexpLearning          tensors, autodiff, optimiser, checkpoints on OpenBLAS; knows nothing of SQLite or scheduling
-//   CSpawn                fork/exec of job processes with a parent-death watchdog (must be C: code after fork)
+//   xexp-bench            benchmarks of the learning engine (not tests)
+//   CSpawn                fork/exec of job processes with a parent-death watchdog (must be C: code after fork),
+//                         and the stdio check behind "cannot write the output"
 //   COpenBLAS             system library: cblas.h from Debian's libopenblas-dev
 import PackageDescription
 
