@@ -104,7 +104,8 @@ extension Cache {
             runner.forceRun = comparable
             runner.onlyJobs = comparable
             runner.notice = { FileHandle.standardError.write(Data("xexp: \($0)\n".utf8)) }
-            let progress = Progress(sweep: plan.spec.name, interactive: isatty(STDERR_FILENO) == 1)
+            let progress = Progress(sweep: plan.spec.name, interactive: isatty(STDERR_FILENO) == 1, jobs: Progress.jobInfo(plan),
+                                    runsDirectory: store.runsDirectory)
             let signals = Sweep.trapSignals { name in runner.stop(reason: "received \(name)") }
             defer { signals.forEach { $0.cancel() } }
             print("rerunning \(comparable.count) job(s) in \(scratch.path)")

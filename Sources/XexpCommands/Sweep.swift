@@ -89,7 +89,8 @@ struct Sweep: ParsableCommand {
         runner.backend = slurm.backendChoice
         runner.cache = serving
         runner.notice = notice
-        let progress = Progress(sweep: plan.spec.name, interactive: isatty(STDERR_FILENO) == 1)
+        let progress = Progress(sweep: plan.spec.name, interactive: isatty(STDERR_FILENO) == 1, jobs: Progress.jobInfo(plan),
+                                runsDirectory: store.runsDirectory)
         let slurm = self.slurm
         let signals = Sweep.trapSignals { name in
             runner.stop(reason: "received \(name)", cancelSlurmJobs: slurm.isSlurm && slurm.cancelOnInterrupt())
@@ -101,6 +102,7 @@ struct Sweep: ParsableCommand {
             result = try runner.run(invocationOptions: "jobs=\(options.slots)" + sets.map { " set=\($0)" }.joined() + grids.map { " grid=\($0)" }.joined() + rerun.map { " rerun=\($0)" }.joined() + cache.map { " cache=\($0)" }.joined()
                                         + slurm.invocationOptions,
                                     started: { toRun, reused, cached in
+                                        progress.plan(toRun: runner.plannedJobs)
                                         progress.begin(toRun: toRun, reused: reused, cached: cached, slots: slurm.isSlurm ? toRun : options.slots) },
                                     observer: { progress.handle($0) })
         } catch let error as StoreError {

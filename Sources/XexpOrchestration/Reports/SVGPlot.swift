@@ -146,7 +146,7 @@ public struct SVGPlot: Sendable {
         return out
     }
 
-    static func label(_ v: Double) -> String {
+    public static func label(_ v: Double) -> String {
         if v == v.rounded() && abs(v) < 1e7 { return String(Int(v)) }
         return String(format: abs(v) >= 100 ? "%.0f" : (abs(v) >= 1 ? "%.1f" : "%.3g"), v)
     }

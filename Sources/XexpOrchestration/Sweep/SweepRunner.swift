@@ -19,6 +19,12 @@ public final class SweepRunner: @unchecked Sendable {
     /// Jobs that run even if done or cached, and, when set, the only jobs (with their unfinished upstream jobs) that
     /// run at all: `xexp cache verify` reruns a cache's jobs this way, with their inputs served from the cache.
     public var forceRun: Set<JobID> = []
+    /// The jobs this run runs, known when `started` is called (a progress display's ETA sums their costs).
+    public var plannedJobs: Set<JobID> {
+        lock.lock(); defer { lock.unlock() }
+        return jobsToRun
+    }
+    private var jobsToRun: Set<JobID> = []
     public var onlyJobs: Set<JobID>?
     private var scheduler: LocalScheduler?
     private var slurmScheduler: SlurmScheduler?
@@ -86,6 +92,9 @@ public final class SweepRunner: @unchecked Sendable {
         let total = needed?.count ?? plan.graph.jobs.count
         let reused = total - toRun.count
         try store.markPending(Array(toRun.subtracting(live.map(\.job))))
+        lock.lock()
+        jobsToRun = toRun
+        lock.unlock()
         started(toRun.count, reused, served.count)
         if case .slurm(let slurmOptions) = backend {
             let slurm = SlurmScheduler(graph: plan.graph, toRun: toRun, live: live, store: store, invocation: invocation,
