@@ -44,7 +44,22 @@ struct Status: ParsableCommand {
             }
             print(ReportTable(columns: ["stage", "jobs", "max peak RSS", "CPU s"], rows: rows, keyColumns: 1).render(.text), terminator: "")
         }
-        for job in problems where job.status != .pending {
+        // Running jobs first, with the parameters that vary in the sweep, elapsed time and latest metrics (the sweep
+        // records them as the job writes them).
+        let results = try? store.results(of: reference)
+        let varying = results.map { SweepTable.varyingParameters($0.trials.map(\.parameters)) } ?? []
+        for job in problems where job.status == .running {
+            let label = varying.compactMap { name in job.parameters?[name].map { "\(name)=\($0)" } }.joined(separator: " ")
+            let elapsed = job.startedAt.map { " " + Progress.clock(Date().timeIntervalSince1970 - $0) + " elapsed," } ?? ""
+            print("\nrunning  \(job.stage)  \(job.id)  \(label)  (\(elapsed.isEmpty ? "" : elapsed.dropFirst() + " ")attempt \(job.attempts))")
+            let history = (try? store.metricHistory(job: job.id)) ?? []
+            if let last = history.last {
+                var latest: [(String, Double)] = []
+                for p in history where p.step == nil || p.step == last.step { latest.removeAll { $0.0 == p.name }; latest.append((p.name, p.value)) }
+                print("    " + (last.step.map { "step \($0): " } ?? "") + latest.suffix(6).map { "\($0.0) \(SVGPlot.label($0.1))" }.joined(separator: ", "))
+            }
+        }
+        for job in problems where job.status != .pending && job.status != .running {
             print("\n\(job.status.rawValue)  \(job.stage)  \(job.id)  (attempts: \(job.attempts))  \(store.runsDirectory.appendingPathComponent(job.id).path)")
             if let error = job.error {
                 print(error.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))

@@ -64,6 +64,10 @@ struct Sweep: ParsableCommand {
         let numerics = plan.spec.pipeline?.numericsFingerprint
         options.numerics = numerics
         options.build = BuildInfo.current
+        // How often running jobs' metrics are read into the store (default 10 s; tests shorten it).
+        if let seconds = ProcessInfo.processInfo.environment["XEXP_LIVE_METRICS_SECONDS"].flatMap(Double.init), seconds > 0 {
+            options.liveMetricsInterval = seconds
+        }
         let serving = CacheServing(caches: CacheOptions.caches(flags: cache, spec: plan.spec), numerics: numerics)
         let notice: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("xexp: \($0)\n".utf8)) }
 

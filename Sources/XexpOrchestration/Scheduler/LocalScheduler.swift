@@ -25,6 +25,9 @@ public struct SchedulerOptions: Sendable {
     /// recorded with every attempt.
     public var numerics: String?
     public var build: String?
+    /// Seconds between reads of running jobs' growing `metrics.jsonl` into the store (so `status`, `table` and
+    /// `report` show a running job's latest values). Each read takes only the bytes added since the last one.
+    public var liveMetricsInterval: Double = 10
 
     public init(slots: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount, killGrace: Double = 5) {
         self.slots = max(1, slots)
@@ -86,7 +89,12 @@ public final class LocalScheduler: @unchecked Sendable {
         var stderrOffset: UInt64
         var timedOut = false
         var stopped = false
+        /// How far its metrics file has been read live: bytes, and complete lines (a metric's `seq` is its line).
+        var metricsOffset: UInt64 = 0
+        var metricsLines = 0
+        var metricsURL: URL?
     }
+    private var liveTimer: DispatchSourceTimer?
 
     /// - Parameters:
     ///   - toRun: the jobs to run; every other job of the graph must already be done.
@@ -123,9 +131,11 @@ public final class LocalScheduler: @unchecked Sendable {
                 return
             }
             self.launchReady()
+            self.startLiveMetrics()
             self.finishIfIdle()
         }
         finished.wait()
+        queue.sync { liveTimer?.cancel(); liveTimer = nil }
         return queue.sync { summary }
     }
 
@@ -148,6 +158,39 @@ public final class LocalScheduler: @unchecked Sendable {
             terminate(pid: job.pid)
         }
         finishIfIdle()
+    }
+
+    /// On the queue: every `liveMetricsInterval` seconds, the running jobs' new metric lines go into the store.
+    private func startLiveMetrics() {
+        guard options.liveMetricsInterval > 0 else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + options.liveMetricsInterval, repeating: options.liveMetricsInterval)
+        timer.setEventHandler { [weak self] in self?.ingestLiveMetrics() }
+        timer.resume()
+        liveTimer = timer
+    }
+
+    /// Reads what each running job appended to its metrics file since the last read, up to its last complete line.
+    /// A line that does not parse is skipped here; the job's final read (when it ends) reports it as the failure.
+    private func ingestLiveMetrics() {
+        for (id, run) in running where !run.stopped {
+            guard let url = run.metricsURL, let handle = FileHandle(forReadingAtPath: url.path) else { continue }
+            defer { try? handle.close() }
+            guard (try? handle.seek(toOffset: run.metricsOffset)) != nil,
+                  let data = try? handle.read(upToCount: 1 << 20), let end = data.lastIndex(of: UInt8(ascii: "\n")) else { continue }
+            let complete = data[data.startIndex...end]
+            var points: [MetricPoint] = []
+            var line = run.metricsLines
+            for raw in complete.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast() {
+                line += 1
+                guard let text = String(data: Data(raw), encoding: .utf8), let parsed = try? MetricsFile.parse(text) else { continue }
+                points += parsed.map { MetricPoint(seq: line, name: $0.name, value: $0.value, step: $0.step) }
+            }
+            running[id]?.metricsOffset = run.metricsOffset + UInt64(complete.count)
+            running[id]?.metricsLines = line
+            if points.isEmpty { continue }
+            do { try store.recordLiveMetrics(id, attempt: run.attempt, points: points) } catch { storeFailed(error) }
+        }
     }
 
     /// On the queue: the store refused a write. Nothing more can be recorded, so the sweep stops as a failure.
@@ -229,7 +272,7 @@ public final class LocalScheduler: @unchecked Sendable {
             waitInBackground(job, pid: pid, metricsURL: metricsURL, stderrURL: stderrURL)
             return
         }
-        running[job.id] = RunningJob(pid: pid, attempt: attempt, stderrOffset: stderrOffset)
+        running[job.id] = RunningJob(pid: pid, attempt: attempt, stderrOffset: stderrOffset, metricsURL: metricsURL)
         observer(.started(job.id, stage: job.stage, attempt: attempt))
         if let timeout = job.timeout {
             queue.asyncAfter(deadline: .now() + timeout) { [weak self] in

@@ -216,6 +216,12 @@ extension Store {
         }
     }
 
+    /// A running attempt's metric lines so far (the scheduler reads its growing metrics file): `status`, `table` and
+    /// `report` show them before the job ends; its final metrics replace them line for line.
+    public func recordLiveMetrics(_ id: JobID, attempt: Int, points: [MetricPoint]) throws {
+        try pool.write { db in try Store.insert(db, metrics: points, job: id, attempt: attempt) }
+    }
+
     /// Writes an attempt's metric lines. NaN is stored as NULL (SQLite's only NaN) and read back as NaN.
     static func insert(_ db: Database, metrics: [MetricPoint], job id: JobID, attempt: Int) throws {
         for point in metrics {

@@ -53,6 +53,10 @@ public struct JobProblem: Sendable {
     public var status: JobStatus
     public var attempts: Int
     public var error: String?
+    /// When its latest attempt started (running jobs: for the elapsed time).
+    public var startedAt: Double? = nil
+    /// The parameters of one trial of this invocation that uses it.
+    public var parameters: Parameters? = nil
 }
 
 /// Job counts by state for one sweep.
@@ -198,12 +202,17 @@ extension Store {
                   (SELECT tj.job_id FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id WHERE t.invocation_id = ?)
                 """, arguments: [invocation]) ?? 0
             let jobs = try Row.fetchAll(db, sql: """
-                SELECT id, stage, status, attempts, error FROM jobs WHERE status != 'done' AND id IN
+                SELECT id, stage, status, attempts, error, started_at,
+                  (SELECT t.params FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id WHERE tj.job_id = jobs.id AND t.invocation_id = ?
+                   ORDER BY t.position LIMIT 1) AS params
+                FROM jobs WHERE status != 'done' AND id IN
                   (SELECT tj.job_id FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id WHERE t.invocation_id = ?)
                 ORDER BY CASE status WHEN 'failed' THEN 0 WHEN 'timeout' THEN 1 WHEN 'interrupted' THEN 2 WHEN 'running' THEN 3
                   WHEN 'blocked' THEN 4 ELSE 5 END, stage, id
-                """, arguments: [invocation]).map {
-                JobProblem(id: $0["id"], stage: $0["stage"], status: JobStatus(rawValue: $0["status"]) ?? .pending, attempts: $0["attempts"], error: $0["error"])
+                """, arguments: [invocation, invocation]).map {
+                JobProblem(id: $0["id"], stage: $0["stage"], status: JobStatus(rawValue: $0["status"]) ?? .pending, attempts: $0["attempts"], error: $0["error"],
+                           startedAt: $0["started_at"],
+                           parameters: ($0["params"] as String?).flatMap { try? JSONParser.parse($0) }.map { Parameters(json: $0) })
             }
             return (overview, jobs)
         }
