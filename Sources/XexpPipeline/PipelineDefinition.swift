@@ -180,6 +180,8 @@ public struct XmodelPipeline: BuiltinPipeline {
                                 cost: { Self.cost("latency", $0) })
         // A wall-clock measurement belongs to the machine and the moment: never served from a job cache.
         latency.cacheable = false
+        // …and it measures this machine: it runs alone, and a result from another host is measured again here.
+        latency.exclusive = true
         stages.append(latency)
         // What a cache entry holds: the files downstream stages read (weights, not optimizer moments) and the
         // predictions behind a score.

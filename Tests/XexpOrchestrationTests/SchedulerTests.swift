@@ -270,3 +270,41 @@ func isAlive(_ pid: Int32) -> Bool {
     let state = stat[stat.index(close, offsetBy: 2)]
     return state != "Z" && state != "X"
 }
+
+/// `"exclusive": true` (the built-in `latency` stage): each such job runs alone, and a result recorded on another host
+/// is measured again.
+@Suite("exclusive stages")
+struct ExclusiveStageTests {
+    /// Six 0.4 s jobs and, after each pair, a 0.3 s "measure" job; two slots. Each job logs its start and end.
+    static let spec = #"""
+        {"name": "ex", "grid": {"i": [1, 2, 3, 4, 5, 6]},
+         "stages": [{"name": "work", "command": ["sh", "-c", "echo \"work {i} $(date +%s.%N) start\" >> log; sleep 0.4; echo \"work {i} $(date +%s.%N) end\" >> log"]},
+                    {"name": "measure", "after": ["work"], "exclusive": true,
+                     "command": ["sh", "-c", "echo \"measure {i} $(date +%s.%N) start\" >> log; sleep 0.3; echo \"measure {i} $(date +%s.%N) end\" >> log"]}]}
+        """#
+
+    @Test func exclusiveJobsRunAloneAndNotFromAnotherHost() throws {
+        let dir = TempDir()
+        let (result, store) = try runSweep(dir, Self.spec, slots: 2)
+        #expect(result.succeeded)
+        // Intervals per job from the log (commands run in the spec's directory).
+        let text = dir.read("log")
+        var start: [String: Double] = [:], end: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count == 4, let t = Double(f[2]) else { continue }
+            if f[3] == "start" { start["\(f[0]) \(f[1])"] = t } else { end["\(f[0]) \(f[1])"] = t }
+        }
+        #expect(start.count == 12 && end.count == 12, "\(text)")
+        for (job, s) in start where job.hasPrefix("measure") {
+            let e = end[job] ?? s
+            let overlapping = start.filter { other, os in other != job && os < e && (end[other] ?? os) > s }
+            #expect(overlapping.isEmpty, "\(job) ran beside \(overlapping.keys.sorted())")
+        }
+        // Recorded on another host: measured again; on this host: reused.
+        let measures = try store.pool.read { try String.fetchAll($0, sql: "SELECT id FROM jobs WHERE stage = 'measure' ORDER BY id") }
+        try store.pool.write { try $0.execute(sql: "UPDATE jobs SET host = 'elsewhere' WHERE id = ?", arguments: [measures[0]]) }
+        let (again, _) = try runSweep(dir, Self.spec, slots: 2)
+        #expect(again.summary.done == 1 && again.reused == 11, "\(again.summary)")
+    }
+}

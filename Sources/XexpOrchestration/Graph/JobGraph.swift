@@ -24,6 +24,8 @@ public struct Job: Sendable {
     /// What a cache entry of this job holds (``StageSpec/outputs``), and whether it may come from a cache at all.
     public var outputs: [String]?
     public var cacheable = true
+    /// Runs alone, and only on the host it is recorded for (``StageSpec/exclusive``).
+    public var exclusive = false
 
     /// A built-in pipeline stage (it runs this xexp binary as a worker), whose bits depend on xexp's numerics.
     public var isBuiltin: Bool { command.first?.literalText == selfExecutablePlaceholder }
@@ -97,6 +99,7 @@ public struct JobGraph: Sendable {
                 job.cost = stage.cost?(trial.parameters) ?? 1
                 job.outputs = stage.outputs
                 job.cacheable = stage.cacheable
+                job.exclusive = stage.exclusive
                 for case .parameter(let name) in (templates + env.map(\.value)).flatMap(\.references)
                 where trial.parameters[name] == nil {
                     throw SpecError(file: specFile, location: pointer.description,

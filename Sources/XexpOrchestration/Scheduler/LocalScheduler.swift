@@ -93,6 +93,7 @@ public final class LocalScheduler: @unchecked Sendable {
         var metricsOffset: UInt64 = 0
         var metricsLines = 0
         var metricsURL: URL?
+        var exclusive = false
     }
     private var liveTimer: DispatchSourceTimer?
 
@@ -207,12 +208,21 @@ public final class LocalScheduler: @unchecked Sendable {
         isLaunching = true
         defer { isLaunching = false }
         while state == .running, running.count < options.slots, !ready.isEmpty {
+            // An exclusive job (a timing measurement) runs alone: nothing starts beside it, and it starts only when
+            // nothing runs and no other job is ready (so it never holds the other slots idle while work waits).
+            if running.values.contains(where: { $0.exclusive }) { return }
+            let shared = ready.indices.filter { graph[ready[$0]]?.exclusive != true }
+            if shared.isEmpty {
+                guard running.isEmpty else { return }
+                launch(graph[ready.remove(at: 0)]!)
+                continue
+            }
             func rank(_ id: JobID) -> Double { priority[id] ?? 0 }
-            var best = 0
-            for i in 1..<ready.count where rank(ready[i]) > rank(ready[best]) { best = i }
+            var best = shared[0]
+            for i in shared where rank(ready[i]) > rank(ready[best]) { best = i }
             let limit = options.cheapResultShare * rank(ready[best])
             var result: Int?
-            for (i, id) in ready.enumerated() where results.contains(id) && (graph[id]?.cost ?? 1) <= limit {
+            for (i, id) in ready.enumerated() where results.contains(id) && graph[id]?.exclusive != true && (graph[id]?.cost ?? 1) <= limit {
                 if result == nil || rank(id) > rank(ready[result!]) { result = i }
             }
             if let result { best = result }
@@ -272,7 +282,7 @@ public final class LocalScheduler: @unchecked Sendable {
             waitInBackground(job, pid: pid, metricsURL: metricsURL, stderrURL: stderrURL)
             return
         }
-        running[job.id] = RunningJob(pid: pid, attempt: attempt, stderrOffset: stderrOffset, metricsURL: metricsURL)
+        running[job.id] = RunningJob(pid: pid, attempt: attempt, stderrOffset: stderrOffset, metricsURL: metricsURL, exclusive: job.exclusive)
         observer(.started(job.id, stage: job.stage, attempt: attempt))
         if let timeout = job.timeout {
             queue.asyncAfter(deadline: .now() + timeout) { [weak self] in

@@ -52,6 +52,10 @@ public struct StageSpec: Sendable {
     public var outputs: [String]?
     /// False for stages whose results must never come from a cache (wall-clock measurements such as latency).
     public var cacheable = true
+    /// A measurement of the machine (latency): its jobs run alone — the local scheduler starts one only when no other
+    /// job runs and none is waiting to start, and starts nothing beside it — and a result recorded on another host
+    /// is not reused: the job runs again here. Not part of the job's identity.
+    public var exclusive = false
 
     public init(name: String, command: [String], after: [String] = [], env: [(key: String, value: String)] = [],
                 timeout: Double? = nil, retries: Int = 0, identitySalt: String = "", appliesTo: (@Sendable (Parameters) -> Bool)? = nil,

@@ -6,7 +6,7 @@ import Foundation
 /// failure this tool exists to prevent. Every error names the file, the JSON pointer and the fix.
 public enum SpecParser {
     static let topLevelKeys = ["name", "description", "base", "grid", "zip", "include", "exclude", "seeds", "stages", "cache"]
-    static let stageKeys = ["name", "command", "after", "env", "timeout", "retries", "cost", "slurm", "cache", "outputs"]
+    static let stageKeys = ["name", "command", "after", "env", "timeout", "retries", "cost", "slurm", "cache", "outputs", "exclusive"]
 
     /// Loads and validates the spec at `url`. `displayPath` is how the file is named in errors (as the user typed it).
     public static func load(contentsOf url: URL, displayPath: String? = nil, pipeline: (any BuiltinPipeline)? = nil) throws(SpecError) -> ExperimentSpec {
@@ -323,6 +323,12 @@ struct Validator {
                     throw fail(p.appending("cache"), "\"cache\" on a stage must be true or false (false: its results are never taken from or pushed to a job cache, e.g. wall-clock measurements), found \(c.jsonText)")
                 }
                 stage.cacheable = b
+            }
+            if let e = item["exclusive"] {
+                guard case .bool(let b) = e else {
+                    throw fail(p.appending("exclusive"), "\"exclusive\" must be true or false (true: each job runs alone and its result is not reused from another host, e.g. a timing measurement), found \(e.jsonText)")
+                }
+                stage.exclusive = b
             }
             if let o = item["outputs"] {
                 var outputs: [String] = []

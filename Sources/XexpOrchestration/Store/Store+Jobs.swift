@@ -119,6 +119,20 @@ extension Store {
         }
     }
 
+    /// The host each of `ids` last ran on (jobs never run are absent).
+    public func hosts(of ids: [JobID]) throws -> [JobID: String] {
+        try pool.read { db in
+            var result: [JobID: String] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                for row in try Row.fetchAll(db, sql: "SELECT id, host FROM jobs WHERE host IS NOT NULL AND id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))",
+                                            arguments: StatementArguments(chunk)) {
+                    result[row["id"]] = row["host"]
+                }
+            }
+            return result
+        }
+    }
+
     /// Marks jobs as waiting to run in this invocation (their previous failure stays in `attempts`).
     public func markPending(_ ids: [JobID]) throws {
         try pool.write { db in

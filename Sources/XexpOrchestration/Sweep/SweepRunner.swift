@@ -69,6 +69,11 @@ public final class SweepRunner: @unchecked Sendable {
         let invocation = try store.recordInvocation(info, trials: plan.trials, graph: plan.graph)
         let seq = try store.resolve(SweepReference(parsing: plan.spec.name)).seq
         var statuses = try store.statuses(of: plan.graph.jobs.map(\.id))
+        // A measurement of the machine (an exclusive stage: latency) recorded on another host is measured again here.
+        for (id, host) in try store.hosts(of: plan.graph.jobs.filter(\.exclusive).map(\.id))
+        where statuses[id] == .done && host != Store.hostName {
+            statuses[id] = nil
+        }
         // The store first, then the caches: a job that is not done here, not forced by --rerun and not on Slurm
         // is served from the first cache holding a verified entry.
         let forced = plan.jobsToRun(statuses: Dictionary(uniqueKeysWithValues: plan.graph.jobs.map { ($0.id, .done) }), rerun: rerun)
