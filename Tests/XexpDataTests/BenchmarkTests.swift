@@ -137,11 +137,11 @@ func mmeScoring() throws {
     for subtask in MMESubtask.allCases {
         #expect(m[subtask.rawValue] == 50 && m["\(subtask.rawValue).acc_plus"] == 0)
     }
-    #expect(m["total"] == 250 && m["chance"] == 375)
+    #expect(m["total"] == 250 && m["chance"] == 375 && m["total_percent"] == 25)  // 250 of 5 × 200
     // one subtask's "no" questions answered right too: that subtask becomes 200
     let fixed = set.questions.map { $0.group == "count" ? $0.qa.answer : "Yes" }
     let f = try set.score(fixed).metrics
-    #expect(f["count"] == 200 && f["total"] == 400 && f["fine"] == 300 && f["coarse"] == 100)
+    #expect(f["count"] == 200 && f["total"] == 400 && f["fine"] == 300 && f["coarse"] == 100 && f["total_percent"] == 40)
 }
 
 @Test("MMBench: a question counts only if every rotation is right (CircularEval)")
