@@ -201,6 +201,34 @@ public struct XmodelPipeline: BuiltinPipeline {
         "latency": [],
     ]
 
+    /// Each parameter's valid values as JSON Schema (`xexp schema`): what `validate` checks that a schema can say.
+    public var parameterSchemas: [(name: String, schema: JSONValue)] {
+        func s(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { ($0.0, $0.1) }) }
+        func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+        func text(_ d: String) -> JSONValue { .string(d) }
+        let benchmarks = BenchmarkName.allCases.map(\.rawValue).joined(separator: "|")
+        var out: [(String, JSONValue)] = [
+            ("projector", s([("enum", strings(ProjectorKind.allCases.map(\.rawValue))), ("description", text("the projector (Table 7)"))])),
+            ("tokens", s([("type", text("integer")), ("minimum", .number(1)), ("maximum", .number(576)), ("description", text("visual tokens (Table 8); the projector decides which counts are valid"))])),
+            ("llm", s([("type", text("string")), ("anyOf", .array([s([("enum", strings(LLMRegistry.names))]), s([("pattern", text("width="))])])),
+                       ("description", text("a registry name, or an inline config width=…,layers=…,heads=…,kv_heads=…,intermediate=…"))])),
+            ("encoder", s([("enum", strings(EncoderRegistry.names))])),
+            ("preset", s([("enum", strings(Preset.names)), ("description", text("data and step budgets: smoke (CI), small, paper"))])),
+            ("benchmarks", s([("type", text("string")), ("pattern", text("^\\s*(\(benchmarks))\\s*(,\\s*(\(benchmarks))\\s*)*$")), ("description", text("comma-separated"))])),
+            ("data_seed", s([("type", text("integer")), ("minimum", .number(0))])),
+            ("upto", s([("enum", strings(["all", "backbones"]))])),
+            ("lm_focus", s([("type", text("string")), ("description", text("question families over-asked in the LM corpus, comma-separated; none; or auto"))])),
+        ]
+        for name in Hyperparameters.names {
+            let integer = ["vision_steps", "vision_batch", "lm_steps", "lm_batch", "align_batch", "finetune_batch"].contains(name)
+            let zeroAllowed = ["warmup_ratio", "weight_decay", "lm_answer_weight"].contains(name)
+            let number: JSONValue = integer ? s([("type", text("integer")), ("minimum", .number(1))])
+                : s([("type", text("number")), (zeroAllowed ? "minimum" : "exclusiveMinimum", .number(0))])
+            out.append((name, s([("anyOf", .array([s([("const", text("auto"))]), number])), ("description", text("\"auto\": the preset's value"))])))
+        }
+        return out
+    }
+
     /// The engine's numerics fingerprint (`Numerics.fingerprint`): what decides the stages' bits besides their inputs.
     public var numericsFingerprint: String? { Numerics.fingerprint }
 }

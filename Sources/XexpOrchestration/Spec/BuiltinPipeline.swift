@@ -24,6 +24,9 @@ public protocol BuiltinPipeline: Sendable {
     /// What decides the stages' bits besides their inputs (library versions, kernels, engine version): recorded per
     /// attempt and in cache manifests; a cache entry made under another fingerprint is not served.
     var numericsFingerprint: String? { get }
+
+    /// Each parameter's JSON Schema (its valid values), for `xexp schema` and editors.
+    var parameterSchemas: [(name: String, schema: JSONValue)] { get }
 }
 
 /// argv[0] of built-in stages: replaced at launch by the path of the running `xexp` binary, and left as is in job

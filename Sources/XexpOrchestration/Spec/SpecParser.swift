@@ -5,7 +5,8 @@ import Foundation
 /// Validation is exhaustive on purpose: a sweep that fails after an hour because of a typo in its last stage is the
 /// failure this tool exists to prevent. Every error names the file, the JSON pointer and the fix.
 public enum SpecParser {
-    static let topLevelKeys = ["name", "description", "base", "grid", "zip", "include", "exclude", "seeds", "stages", "cache"]
+    /// `$schema` names the JSON Schema for editors (`xexp schema`); xexp ignores it.
+    static let topLevelKeys = ["$schema", "name", "description", "base", "grid", "zip", "include", "exclude", "seeds", "stages", "cache"]
     static let stageKeys = ["name", "command", "after", "env", "timeout", "retries", "cost", "slurm", "cache", "outputs", "exclusive"]
 
     /// Loads and validates the spec at `url`. `displayPath` is how the file is named in errors (as the user typed it).
@@ -150,6 +151,7 @@ struct Validator {
         }
         var description: String?
         if let d = root["description"] { description = try string(d, at: top.appending("description"), what: "a description") }
+        if let s = root["$schema"] { _ = try string(s, at: top.appending("$schema"), what: "the schema's path or URL (xexp schema > spec.schema.json)") }
 
         let base = try root["base"].map { (v) throws(SpecError) in try parameters(v, at: top.appending("base"), what: "\"base\"") } ?? Parameters()
         let grid = try root["grid"].map { (v) throws(SpecError) in try axes(v, at: top.appending("grid"), what: "\"grid\"") } ?? []
