@@ -13,7 +13,7 @@ public struct XexpCommand: ParsableCommand {
             resumes. Results live in an SQLite store (Results/xexp.sqlite by default; --db or XEXP_DB to change).
             """,
         version: toolkitVersion,
-        subcommands: [Sweep.self, Status.self, Log.self, Show.self, Graph.self, Table.self, Diff.self, Compare.self, Export.self, Plot.self, Cache.self, Worker.self, Cancel.self, Model.self, Migrate.self, Report.self, Schema.self]
+        subcommands: [Sweep.self, Status.self, Log.self, Show.self, Graph.self, Table.self, Diff.self, Compare.self, Export.self, Plot.self, Cache.self, Worker.self, Cancel.self, Model.self, Migrate.self, Report.self, Schema.self, Remove.self, GarbageCollect.self]
     )
 
     public init() {}

@@ -64,3 +64,36 @@ struct TableSelectionTests {
         }
     }
 }
+
+/// `xexp rm` and `xexp gc`: a removed sweep's jobs that no other sweep uses lose their directories and records; shared
+/// ones stay; the dry run lists and sizes without deleting.
+@Suite("xexp rm and gc", .serialized)
+struct HousekeepingTests {
+    @Test func rmThenGcFreesOnlyWhatNoSweepUses() throws {
+        let box = Sandbox()
+        let spec = try String(contentsOf: repositoryRoot.appendingPathComponent("Experiments/example.json"), encoding: .utf8)
+        box.write("example.json", spec)
+        // example2 is example at 200 samples only: its 6 jobs are example's samples=200 jobs.
+        box.write("example2.json", spec.replacingOccurrences(of: "\"name\": \"example\"", with: "\"name\": \"example2\"")
+                                        .replacingOccurrences(of: "\"samples\": [200, 2000]", with: "\"samples\": [200]"))
+        #expect(try box.run("sweep", "example.json").status == 0)
+        #expect(try box.run("sweep", "example2.json").stdout.contains("0 ran, 6 reused"))
+        let runs = { (try? FileManager.default.contentsOfDirectory(atPath: box.url.appendingPathComponent("Results/runs").path).count) ?? -1 }
+        #expect(runs() == 12)
+        #expect(try box.run("gc").stdout.hasPrefix("deleted 0 of 12"))
+
+        let rm = try box.run("rm", "example")
+        #expect(rm.status == 0, "\(rm.stderr)")
+        #expect(try box.run("table", "example").status == 2)
+        let dry = try box.run("gc", "--dry-run")
+        #expect(dry.stdout.split(separator: "\n").count == 7, "\(dry.stdout)")  // six paths and the summary
+        #expect(dry.stdout.contains("would delete 6 of 12 job directories unused by any sweep in 1 store(s)"), "\(dry.stdout)")
+        #expect(runs() == 12)
+        let gc = try box.run("gc")
+        #expect(gc.status == 0 && gc.stdout.contains("deleted 6 of 12") && gc.stdout.contains("forgot 6 unused job record(s)"), "\(gc.stdout)\(gc.stderr)")
+        #expect(runs() == 6)
+        // What stays is example2's, intact; example runs again only where its directories went.
+        #expect(try box.run("sweep", "example2.json").stdout.contains("0 ran, 6 reused"))
+        #expect(try box.run("sweep", "example.json").stdout.contains("6 ran, 6 reused"))
+    }
+}
