@@ -22,7 +22,7 @@ struct Cache: ParsableCommand {
             commandName: "push",
             abstract: "Publish a sweep's finished jobs (of its latest run) to a job cache.")
 
-        @Argument(help: ArgumentHelp("The sweep (NAME, NAME@K or NAME@-K).", valueName: "sweep"))
+        @Argument(help: ArgumentHelp("The sweep (NAME, NAME@K or NAME@-K).", valueName: "sweep"), completion: sweepNames)
         var sweep: String
 
         @Option(help: ArgumentHelp("The cache directory (created if missing).", valueName: "dir"))
@@ -92,7 +92,7 @@ struct Cache: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List a job cache's entries.")
 
-        @Argument(help: ArgumentHelp("The cache directory.", valueName: "dir"))
+        @Argument(help: ArgumentHelp("The cache directory.", valueName: "dir"), completion: .directory)
         var directory: String
 
         func run() throws {

@@ -16,7 +16,7 @@ extension Cache {
             abstract: "Check a job cache: every file against its manifest, then rerun its jobs and compare every byte.",
             discussion: "Exit status: 0 when everything matches; 1 when anything differs or cannot be checked; 2 for bad arguments.")
 
-        @Argument(help: ArgumentHelp("The cache directory.", valueName: "dir"))
+        @Argument(help: ArgumentHelp("The cache directory.", valueName: "dir"), completion: .directory)
         var directory: String
 
         @Option(help: ArgumentHelp("The spec whose jobs the cache holds (their commands are taken from it).", valueName: "spec"))

@@ -8,7 +8,7 @@ struct Cancel: ParsableCommand {
         abstract: "Cancel a Slurm sweep's queued and running jobs (scancel) and record them as interrupted.",
         discussion: "`xexp sweep SPEC --backend slurm` runs the cancelled jobs again. Local sweeps stop with Ctrl-C.")
 
-    @Argument(help: ArgumentHelp("NAME (latest run) or NAME@K.", valueName: "sweep"))
+    @Argument(help: ArgumentHelp("NAME (latest run) or NAME@K.", valueName: "sweep"), completion: sweepNames)
     var sweep: String
 
     @OptionGroup var store: StoreOptions

@@ -14,7 +14,7 @@ struct Compare: ParsableCommand {
             table's mean is used. Results/reference/ holds the paper's Tables 7, 8 and 9.
             """)
 
-    @Argument(help: ArgumentHelp("NAME (latest run) or NAME@K (K-th run; NAME@-1 is the one before the latest).", valueName: "sweep"))
+    @Argument(help: ArgumentHelp("NAME (latest run) or NAME@K (K-th run; NAME@-1 is the one before the latest).", valueName: "sweep"), completion: sweepNames)
     var sweep: String
 
     @Option(help: ArgumentHelp("The reference CSV: the swept parameter, then one column per metric.", valueName: "file.csv"))

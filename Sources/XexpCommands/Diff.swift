@@ -8,10 +8,10 @@ struct Diff: ParsableCommand {
         abstract: "Compare two sweeps: for each shared row and metric, A, B and B − A.",
         discussion: "References are NAME (latest run), NAME@K (K-th run, from 1) or NAME@-K (K runs before the latest).")
 
-    @Argument(help: ArgumentHelp("The baseline sweep reference.", valueName: "a"))
+    @Argument(help: ArgumentHelp("The baseline sweep reference.", valueName: "a"), completion: sweepNames)
     var a: String
 
-    @Argument(help: ArgumentHelp("The sweep reference compared with it.", valueName: "b"))
+    @Argument(help: ArgumentHelp("The sweep reference compared with it.", valueName: "b"), completion: sweepNames)
     var b: String
 
     @Option(help: "Output format: text, md, csv or json.")

@@ -7,7 +7,7 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export a sweep's results as CSV (wide: the table's columns; --long: one row per trial × seed × metric).")
 
-    @Argument(help: ArgumentHelp("NAME or NAME@K.", valueName: "sweep"))
+    @Argument(help: ArgumentHelp("NAME or NAME@K.", valueName: "sweep"), completion: sweepNames)
     var sweep: String
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of stdout (`-`: stdout).", valueName: "file"))

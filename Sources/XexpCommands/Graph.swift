@@ -13,7 +13,7 @@ struct Graph: ParsableCommand {
             blue. Jobs used by several trials have a double border.
             """)
 
-    @Argument(help: ArgumentHelp("A spec file (JSON), or a sweep in the store (NAME or NAME@K).", valueName: "spec|sweep"))
+    @Argument(help: ArgumentHelp("A spec file (JSON), or a sweep in the store (NAME or NAME@K).", valueName: "spec|sweep"), completion: specsAndSweepNames)
     var target: String
 
     @OptionGroup var store: StoreOptions

@@ -8,7 +8,7 @@ struct Remove: ParsableCommand {
         commandName: "rm",
         abstract: "Remove a sweep's runs from the store (NAME: every run; NAME@K: that run). `xexp gc` then frees their job directories.")
 
-    @Argument(help: ArgumentHelp("NAME or NAME@K.", valueName: "sweep"))
+    @Argument(help: ArgumentHelp("NAME or NAME@K.", valueName: "sweep"), completion: sweepNames)
     var sweep: String
 
     @OptionGroup var store: StoreOptions

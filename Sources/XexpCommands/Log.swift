@@ -9,7 +9,7 @@ struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List every sweep run, oldest first: when, how long, how it ended, its jobs, spec hash, commit, host, options.")
 
-    @Argument(help: ArgumentHelp("A sweep (NAME, or NAME@K for one run). Without it, the runs of every sweep.", valueName: "sweep"))
+    @Argument(help: ArgumentHelp("A sweep (NAME, or NAME@K for one run). Without it, the runs of every sweep.", valueName: "sweep"), completion: sweepNames)
     var sweep: String?
 
     @Option(help: "Output format: text (an aligned table) or json (an array of objects).")

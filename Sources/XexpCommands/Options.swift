@@ -7,7 +7,9 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The SQLite store (default: $XEXP_DB, else Results/xexp.sqlite in the project: the nearest directory up from here holding .git or Experiments/). Job directories go in runs/ beside it.", valueName: "path"))
     var db: String?
 
-    var url: URL {
+    var url: URL { StoreOptions.url(db: db) }
+
+    static func url(db: String?) -> URL {
         if let path = db ?? ProcessInfo.processInfo.environment["XEXP_DB"].flatMap({ $0.isEmpty ? nil : $0 }) {
             return URL(fileURLWithPath: path).standardizedFileURL
         }
@@ -73,4 +75,27 @@ func query<T>(_ body: () throws -> T) throws -> T {
 func shellQuoted(_ text: String) -> String {
     let plain = text.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:@%+,".contains($0) }
     return plain && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// Shell completion (`xexp --generate-completion-script bash`) of sweep names: those in the store the command line
+/// names with --db, else the default store; read-only, and nothing when there is no store.
+let sweepNames = CompletionKind.custom { words, _, prefix in
+    var db: String?
+    if let i = words.firstIndex(of: "--db"), i + 1 < words.count { db = words[i + 1] }
+    guard let store = try? Store.openForReading(at: StoreOptions.url(db: db)), let sweeps = try? store.overview() else { return [] }
+    return sweeps.map(\.name).filter { $0.hasPrefix(prefix) }
+}
+
+/// `xexp graph SPEC|SWEEP`: spec files and sweep names.
+let specsAndSweepNames = CompletionKind.custom { words, index, prefix in
+    let files = ((try? FileManager.default.contentsOfDirectory(atPath: prefix.contains("/") ? String(prefix[..<prefix.lastIndex(of: "/")!]) : ".")) ?? [])
+        .map { prefix.contains("/") ? String(prefix[...prefix.lastIndex(of: "/")!]) + $0 : $0 }
+        .filter { $0.hasSuffix(".json") && $0.hasPrefix(prefix) }
+    let names: [String]
+    var db: String?
+    if let i = words.firstIndex(of: "--db"), i + 1 < words.count { db = words[i + 1] }
+    if let store = try? Store.openForReading(at: StoreOptions.url(db: db)), let sweeps = try? store.overview() {
+        names = sweeps.map(\.name).filter { $0.hasPrefix(prefix) }
+    } else { names = [] }
+    return files.sorted() + names
 }

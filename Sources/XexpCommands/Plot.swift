@@ -7,7 +7,7 @@ struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write plot-ready CSV: x sorted, one column per metric (per --by value), _std with several seeds.")
 
-    @Argument(help: ArgumentHelp("NAME or NAME@K.", valueName: "sweep"))
+    @Argument(help: ArgumentHelp("NAME or NAME@K.", valueName: "sweep"), completion: sweepNames)
     var sweep: String
 
     @Option(help: ArgumentHelp("The parameter on the x axis.", valueName: "param"))

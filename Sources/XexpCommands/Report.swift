@@ -9,7 +9,7 @@ struct Report: ParsableCommand {
         abstract: "Write a self-contained HTML report of a sweep: spec, provenance, table, plots, job graph, failures.",
         discussion: "No script and no network: inline SVG only, so it opens from a file:// URL. Default output: SWEEP.html.")
 
-    @Argument(help: ArgumentHelp("NAME (latest run) or NAME@K.", valueName: "sweep"))
+    @Argument(help: ArgumentHelp("NAME (latest run) or NAME@K.", valueName: "sweep"), completion: sweepNames)
     var sweep: String
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write (`-`: stdout; default: NAME.html).", valueName: "file.html"))

@@ -6,7 +6,7 @@ import XexpOrchestration
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show every sweep's job counts, or one sweep's failed jobs.")
 
-    @Argument(help: ArgumentHelp("A sweep (NAME or NAME@K). Without it, every sweep is listed.", valueName: "sweep"))
+    @Argument(help: ArgumentHelp("A sweep (NAME or NAME@K). Without it, every sweep is listed.", valueName: "sweep"), completion: sweepNames)
     var sweep: String?
 
     @OptionGroup var store: StoreOptions

@@ -14,7 +14,7 @@ struct Sweep: ParsableCommand {
             interrupted and run again on the next `xexp sweep`).
             """)
 
-    @Argument(help: ArgumentHelp("The experiment spec (JSON).", valueName: "spec"))
+    @Argument(help: ArgumentHelp("The experiment spec (JSON).", valueName: "spec"), completion: .file(extensions: ["json"]))
     var spec: String
 
     @Option(help: ArgumentHelp("Jobs run at once (default: the number of cores). BLAS threads per job = cores / jobs.", valueName: "n"))

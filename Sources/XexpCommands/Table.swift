@@ -8,7 +8,7 @@ struct Table: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a sweep's results: one row per trial, seeds aggregated (mean, _std, n).")
 
-    @Argument(help: ArgumentHelp("NAME (latest run) or NAME@K (K-th run; NAME@-1 is the one before the latest).", valueName: "sweep"))
+    @Argument(help: ArgumentHelp("NAME (latest run) or NAME@K (K-th run; NAME@-1 is the one before the latest).", valueName: "sweep"), completion: sweepNames)
     var sweep: String
 
     @Option(help: "Output format: text, md, csv or json.")

@@ -60,3 +60,31 @@ struct OverrideTests {
         #expect(!box.exists("Results"))
     }
 }
+
+/// Bash completion: sweep names from the store (the one --db names, else the project's), spec files for `sweep`.
+@Suite("shell completion", .serialized)
+struct CompletionTests {
+    @Test func completesSweepNamesFromTheStoreAndSpecFiles() throws {
+        let box = Sandbox()
+        box.write("example.json", try String(contentsOf: repositoryRoot.appendingPathComponent("Experiments/example.json"), encoding: .utf8))
+        #expect(try box.run("sweep", "example.json").status == 0)
+        #expect(try box.run("sweep", "example.json", "--db", "other/s.sqlite", "--set", "noise=0.3").status == 0)
+        let script = try box.run("--generate-completion-script", "bash")
+        #expect(script.status == 0)
+        box.write("xexp.bash", script.stdout)
+        func complete(_ line: [String]) throws -> [String] {
+            let words = line.map { "'\($0)'" }.joined(separator: " ")
+            let shell = """
+                source ./xexp.bash
+                COMP_WORDS=(\(words)); COMP_CWORD=\(line.count - 1); COMP_LINE="\(line.joined(separator: " "))"; COMP_POINT=${#COMP_LINE}
+                _xexp; printf '%s\\n' "${COMPREPLY[@]}"
+                """
+            let r = try box.run(binary: URL(fileURLWithPath: "/bin/bash"), ["-c", "PATH=\"$0:$PATH\"; " + shell, xexpBinary.deletingLastPathComponent().path])
+            return r.stdout.split(separator: "\n").map(String.init)
+        }
+        #expect(try complete(["xexp", "table", "ex"]) == ["example"])
+        #expect(try complete(["xexp", "diff", "example", "e"]) == ["example"])
+        #expect(try complete(["xexp", "table", "--db", "nowhere.sqlite", "ex"]).isEmpty)
+        #expect(script.stdout.contains("json"), "sweep completes .json files")
+    }
+}
