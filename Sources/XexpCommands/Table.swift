@@ -46,7 +46,10 @@ struct Table: ParsableCommand {
         do { table = try selection.apply(to: SweepTable(results, metrics: metrics).report) } catch { throw fail("\(error)", status: ExitStatus.usage) }
         print(table.render(format), terminator: "")
         if let metrics, format == .text || format == .md {
-            for line in [Self.chanceLine(results, headline: metrics), Self.blindLine(results, headline: metrics)].compactMap({ $0 }) {
+            // The built-in pipeline's `seed` reaches stages 1 and 2 only: every seed shares the pretrained backbones.
+            let seeds = Set(results.trials.compactMap { $0.parameters["seed"] }).count
+            let spread = seeds > 1 ? "_std and n are over \(seeds) seeds of stage 1, stage 2 and evaluation; the pretrained encoder and LM are shared by every seed (their variance is not in _std)" : nil
+            for line in [Self.chanceLine(results, headline: metrics), Self.blindLine(results, headline: metrics), spread].compactMap({ $0 }) {
                 print(format == .md ? "\n" + line : line)
             }
         }
