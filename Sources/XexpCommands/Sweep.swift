@@ -48,6 +48,12 @@ struct Sweep: ParsableCommand {
     }
 
     func run() throws {
+        // SIGINT/SIGTERM are trapped first thing (not once the run starts), so a stop that arrives while the spec is
+        // planned or the store opened is kept and honoured when the run begins, never dropped. (A process started in
+        // the background by a script inherits SIGINT ignored: until this point such a signal is lost.)
+        let relay = SignalRelay()
+        let signals = dryRun ? [] : Sweep.trapSignals { relay.deliver($0) }
+        defer { signals.forEach { $0.cancel() } }
         let plan: SweepPlan
         do {
             let overrides = try sets.map { text throws(SpecError) in try SpecOverride(parsing: text, kind: .set) }
@@ -96,10 +102,9 @@ struct Sweep: ParsableCommand {
         let progress = Progress(sweep: plan.spec.name, interactive: isatty(STDERR_FILENO) == 1, jobs: Progress.jobInfo(plan),
                                 runsDirectory: store.runsDirectory)
         let slurm = self.slurm
-        let signals = Sweep.trapSignals { name in
+        relay.attach { name in
             runner.stop(reason: "received \(name)", cancelSlurmJobs: slurm.isSlurm && slurm.cancelOnInterrupt())
         }
-        defer { signals.forEach { $0.cancel() } }
 
         let result: SweepRunner.Result
         do {
@@ -135,6 +140,29 @@ struct Sweep: ParsableCommand {
         }
         if !result.succeeded { throw ExitCode(ExitStatus.failure) }
         print("results: xexp table \(plan.spec.name)\(db)")
+    }
+
+    /// Hands signals to a handler attached later; one received before that is delivered when it is attached.
+    final class SignalRelay: @unchecked Sendable {
+        private let lock = NSLock()
+        private var handler: (@Sendable (String) -> Void)?
+        private var pending: String?
+
+        func deliver(_ name: String) {
+            lock.lock()
+            guard let handler else { pending = pending ?? name; lock.unlock(); return }
+            lock.unlock()
+            handler(name)
+        }
+
+        func attach(_ handler: @escaping @Sendable (String) -> Void) {
+            lock.lock()
+            self.handler = handler
+            let early = pending
+            pending = nil
+            lock.unlock()
+            if let early { handler(early) }
+        }
     }
 
     /// SIGINT and SIGTERM stop the sweep cleanly instead of killing xexp (whose jobs would then die unrecorded).
