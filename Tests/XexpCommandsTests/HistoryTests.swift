@@ -74,3 +74,24 @@ struct StoreWriteFailureTests {
         #expect(again.status == 0, "\(again.stderr)")
     }
 }
+
+/// An interrupt while the spec is still being planned is kept, not dropped. The sweep is started as a script's
+/// background job is (SIGINT inherited ignored), so until xexp traps the signal itself, a SIGINT is lost: xexp must
+/// trap it before planning. 50 000 trials take seconds to plan; the interrupt comes 0.2 s in.
+@Suite("early interrupts", .serialized)
+struct EarlyInterruptTests {
+    @Test func aSigintDuringPlanningStopsTheSweep() throws {
+        let box = Sandbox()
+        let a = (0..<250).map(String.init).joined(separator: ","), b = (0..<200).map(String.init).joined(separator: ",")
+        box.write("big.json", #"{"name": "big", "grid": {"a": [\#(a)], "b": [\#(b)]}, "stages": [{"name": "s", "command": ["sh", "-c", "echo {a} >> ran.log"]}]}"#)
+        let (process, _, _) = try box.start(["-c", "trap '' INT; exec \"$0\" sweep big.json", xexpBinary.path], binary: URL(fileURLWithPath: "/bin/sh"))
+        Thread.sleep(forTimeInterval: 0.2)
+        kill(process.processIdentifier, SIGINT)
+        let ended = waitUntil(90) { !process.isRunning }
+        if !ended { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(ended, "the sweep ignored the SIGINT and kept running its 50 000 jobs")
+        #expect(process.terminationStatus == 130)
+        #expect(box.read("ran.log").isEmpty, "jobs ran after the interrupt")
+    }
+}
