@@ -48,16 +48,17 @@ public func attention(
     let record = Autograd.needsGrad(q, k, v)
 
     let y = Tensor(shape: [bsz, t, dq])
-    // Probabilities are kept for backward only when recording; inference uses a T×S scratch per worker.
+    // Probabilities live in a T×S scratch per worker, also when recording: backward recomputes each (batch, head)'s
+    // probabilities with this same code (same GEMM shapes, same softmax), so they come out bit-identical, and a
+    // training step holds no B·H·T·S tensor (1.1 GB over the 4 layers of a 576-token step at batch 16).
     let workers = Parallel.workers(for: bsz * heads)
-    let probs = Tensor(shape: record ? [bsz, heads, t, s] : [workers, t, s])
+    let probs = Tensor(shape: [workers, t, s])
     // Causal attention runs in query blocks, each against only the keys it can see, which skips about
     // half of the score products and softmax work at long sequence lengths.
     let blocks = queryBlocks(t: t, s: s, mask: mask)
-    let (pq, pk, pv, py, pp) = (q.data, k.data, v.data, y.data, probs.data)
-    Parallel.forEach(bsz * heads, workers: workers) { unit, worker in
-        let (b, h) = (unit / heads, unit % heads)
-        let p = pp + (record ? unit : worker) * t * s
+    let (pq, pk, pv, py) = (q.data, k.data, v.data, y.data)
+    /// Softmax(α·Q·Kᵀ) of one (batch, head) into `p` (T×S, row stride S); with `output`, also P·V into y.
+    func probabilities(_ b: Int, _ h: Int, into p: UnsafeMutablePointer<Float>, output: Bool) {
         let qh = pq + b * t * ldq + h * dh
         let kvOff = b * sMax * ldk + (h / group) * dh
         for (i0, i1, kl) in blocks {
@@ -74,9 +75,15 @@ public func attention(
                 // Zero the unseen keys up to this block's width; columns past it are never read.
                 if limit < kl { (row + limit).update(repeating: 0, count: kl - limit) }
             }
-            GEMM.sgemm(transA: false, transB: false, m: i1 - i0, n: dh, k: kl, alpha: 1,
-                       a: pb, lda: s, b: pv + kvOff, ldb: ldk, beta: 0, c: py + b * t * ldq + h * dh + i0 * ldq, ldc: ldq)
+            if output {
+                GEMM.sgemm(transA: false, transB: false, m: i1 - i0, n: dh, k: kl, alpha: 1,
+                           a: pb, lda: s, b: pv + kvOff, ldb: ldk, beta: 0, c: py + b * t * ldq + h * dh + i0 * ldq, ldc: ldq)
+            }
         }
+    }
+    let pp = probs.data
+    Parallel.forEach(bsz * heads, workers: workers) { unit, worker in
+        probabilities(unit / heads, unit % heads, into: pp + worker * t * s, output: true)
     }
     guard record else { return y }
     return y.record([q, k, v]) { g in
@@ -84,16 +91,15 @@ public func attention(
         let gq = q.requiresGrad ? q.gradPointer() : nil
         let gk = k.requiresGrad ? k.gradPointer() : nil
         let gv = v.requiresGrad ? v.gradPointer() : nil
-        let pp = probs.data  // capture the tensor, not just its pointer, so the buffer outlives forward
         // One unit per (batch, kv head) so the heads sharing a kv head accumulate dK/dV on one worker.
         let workers = Parallel.workers(for: bsz * kvHeads)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * t * s)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * 2 * t * s)
         defer { scratch.deallocate() }
         Parallel.forEach(bsz * kvHeads, workers: workers) { unit, worker in
-            let ds = scratch + worker * t * s
+            let p = scratch + worker * 2 * t * s, ds = p + t * s
             let (b, kvh) = (unit / kvHeads, unit % kvHeads)
             for h in (kvh * group)..<((kvh + 1) * group) {
-                let p = pp + (b * heads + h) * t * s
+                probabilities(b, h, into: p, output: false)  // forward's probabilities, recomputed bit for bit
                 let qOff = b * t * ldq + h * dh
                 let kvOff = b * sMax * ldk + kvh * dh
                 for (i0, i1, kl) in blocks {
