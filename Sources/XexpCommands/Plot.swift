@@ -43,8 +43,8 @@ struct Plot: ParsableCommand {
             let i = f.firstIndex(of: "=")!
             return (String(f[..<i]), String(f[f.index(after: i)...]))
         }
-        let plot: PlotData
-        do { plot = try PlotData(results, x: x, y: metrics, by: by, filters: pairs) } catch {
+        var plot: PlotData
+        do { plot = try PlotData(results, x: x, y: metrics, by: by, filters: pairs); plot.title = "\(results.sweep)@\(results.seq)" } catch {
             throw fail(error.description, status: ExitStatus.usage)
         }
         try emit(plot.report.render(.csv), to: output)

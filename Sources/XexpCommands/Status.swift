@@ -47,6 +47,9 @@ struct Status: ParsableCommand {
         // Running jobs first, with the parameters that vary in the sweep, elapsed time and latest metrics (the sweep
         // records them as the job writes them).
         let results = try? store.results(of: reference)
+        if case .string(let description)? = results.flatMap({ try? JSONParser.parse($0.specText) })?["description"], !description.isEmpty {
+            print(description)
+        }
         let varying = results.map { SweepTable.varyingParameters($0.trials.map(\.parameters)) } ?? []
         for job in problems where job.status == .running {
             let label = varying.compactMap { name in job.parameters?[name].map { "\(name)=\($0)" } }.joined(separator: " ")

@@ -81,6 +81,7 @@ struct CommandLineTests {
         #expect(dry.status == 0)
         #expect(dry.stdout.hasPrefix("sweep example: 8 trial(s), 12 job(s), 12 to run"))
         #expect(dry.stdout.contains("shared by 2 trials"))
+        #expect(dry.stdout.contains("\nCommand-stage example: a data stage"), "the spec's description is shown")
         #expect(!box.exists("Results"))
 
         let run = try box.run("sweep", "Experiments/example.json")
@@ -109,6 +110,7 @@ struct CommandLineTests {
 
         let status = try box.run("status")
         #expect(status.stdout.contains("example"))
+        #expect(try box.run("status", "example").stdout.contains("\nCommand-stage example: a data stage"))
         let diff = try box.run("diff", "example@1", "example", "--only-changed")
         #expect(diff.status == 0)
         #expect(diff.stdout.hasPrefix("same parameters and spec\nrows matched on: samples, scale\n\n"), "\(diff.stdout)")

@@ -137,9 +137,15 @@ struct ReportTests {
             0.1,0.1,0,0.1,0\r
 
             """)
-        let script = plot.gnuplotScript(csvFile: "out.csv", imageFile: "out.png")
+        var titled = plot
+        titled.title = "base@1"
+        let script = titled.gnuplotScript(csvFile: "some/dir/out.csv", imageFile: "some/dir/out.png")
         #expect(script.contains("set datafile separator ','"))
+        // Files by name (the script sits next to them), a title and axis labels, a tick at each x value.
         #expect(script.contains("\"out.csv\" using 1:2:3 with yerrorlines title \"train.acc[opt=sgd]\""))
+        #expect(script.contains("set output \"out.png\"") && !script.contains("some/dir"))
+        #expect(script.contains("set title \"base@1: train.acc\"") && script.contains("set ylabel \"train.acc\"") && script.contains("set xlabel \"lr\""))
+        #expect(script.contains("set xtics (\"0.01\" 0.01, \"0.1\" 0.1)"))
         let filtered = try PlotData(results, x: "lr", y: ["train.acc", "train.loss"], by: nil, filters: [("opt", "sgd")])
         #expect(filtered.report.columns == ["lr", "train.acc", "train.acc_std", "train.loss", "train.loss_std"])
         #expect { try PlotData(results, x: "lr", y: ["train.acc"], by: nil) } throws: { error in

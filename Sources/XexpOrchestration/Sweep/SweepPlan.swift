@@ -74,6 +74,7 @@ public struct SweepPlan: Sendable {
     public func describe(statuses: [JobID: JobStatus], toRun: Set<JobID>, cached: [JobID: String] = [:]) -> String {
         var out = "sweep \(spec.name): \(trials.count) trial(s), \(graph.jobs.count) job(s), \(toRun.count) to run"
         out += cached.isEmpty ? "" : ", \(cached.count) cached"
+        if let description = spec.description, !description.isEmpty { out += "\n" + description }
         out += "\n\ntrials:\n"
         for (i, trial) in trials.enumerated() {
             let jobs = graph.stageOrder.compactMap { stage in graph.trialJobs[i][stage].map { "\(stage)=\($0)" } }
