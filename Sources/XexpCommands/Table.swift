@@ -48,8 +48,10 @@ struct Table: ParsableCommand {
         if let metrics, format == .text || format == .md {
             // The built-in pipeline's `seed` reaches stages 1 and 2 only: every seed shares the pretrained backbones.
             let seeds = Set(results.trials.compactMap { $0.parameters["seed"] }).count
-            let spread = seeds > 1 ? "_std and n are over \(seeds) seeds of stage 1, stage 2 and evaluation; the pretrained encoder and LM are shared by every seed (their variance is not in _std)" : nil
-            for line in [Self.chanceLine(results, headline: metrics), Self.blindLine(results, headline: metrics), spread].compactMap({ $0 }) {
+            let backboneSeeds = Set(results.trials.compactMap { $0.parameters["backbone_seed"] }).count
+            let spread = seeds > 1 ? "_std and n are over \(seeds) seeds of stage 1, stage 2 and evaluation; the pretrained encoder and LM are shared by every seed (their variance is not in _std; vary backbone_seed for it)" : nil
+            let backbones = backboneSeeds > 1 ? "backbone_seed varies: each value is its own row (its own pretrained encoder and LM)" : nil
+            for line in [Self.chanceLine(results, headline: metrics), Self.blindLine(results, headline: metrics), spread, backbones].compactMap({ $0 }) {
                 print(format == .md ? "\n" + line : line)
             }
         }

@@ -75,7 +75,7 @@ public struct XmodelPipeline: BuiltinPipeline {
     public var parameterNames: [String] {
         var names: [String] = []
         for (_, list) in Self.reads { for n in list where n != "seed" && !names.contains(n) { names.append(n) } }
-        return names + ["benchmarks", "upto"]
+        return names + ["benchmarks", "upto", "backbone_seed"]
     }
 
     /// Hyperparameters default to `"auto"`: the preset's value (so `preset` alone sets a consistent recipe).
@@ -89,6 +89,7 @@ public struct XmodelPipeline: BuiltinPipeline {
         p["benchmarks"] = .string(BenchmarkName.allCases.map(\.rawValue).joined(separator: ","))
         p["data_seed"] = .number(0)
         p["upto"] = .string("all")
+        p["backbone_seed"] = .string("shared")
         p["lm_focus"] = .string("auto")
         for name in Hyperparameters.names { p[name] = .string("auto") }
         return p
@@ -127,6 +128,12 @@ public struct XmodelPipeline: BuiltinPipeline {
         for b in benchmarks where !known.contains(b) {
             problems.append(("benchmarks", "unknown benchmark \"\(b)\"\(hint(b, known)); valid (comma-separated): \(known.joined(separator: ", "))"))
         }
+        switch p["backbone_seed"] {
+        case .string("shared")?, nil: break
+        case .number(let d, _)? where d == d.rounded() && d >= 0 && d < 9_007_199_254_740_992: break
+        default:
+            problems.append(("backbone_seed", "backbone_seed must be \"shared\" (the shipped backbones, one per encoder and LM) or a non-negative integer (a backbone trained per value), found \(p["backbone_seed"]!)"))
+        }
         let upto = p["upto"]?.description ?? "all"
         if !["all", "backbones"].contains(upto) {
             problems.append(("upto", "upto must be \"all\" (every stage) or \"backbones\" (only the vision and lm stages, as Experiments/backbones.json), found \"\(upto)\""))
@@ -154,10 +161,14 @@ public struct XmodelPipeline: BuiltinPipeline {
     }
 
     public func stages(for trials: [Trial]) -> [StageSpec] {
+        // `backbone_seed` reaches the backbones' commands only in a sweep that sets it: a spec that never names it
+        // keeps the shared backbones' job ids (and the shipped job cache); one that does trains a backbone per value.
+        let seeded = trials.contains { ($0.parameters["backbone_seed"] ?? .string("shared")) != .string("shared") }
         func command(_ stage: String, upstream: [String], extra: [String] = []) -> [String] {
             var argv = [selfExecutablePlaceholder, "worker", stage, "--job-dir", "{job.dir}"]
             for u in upstream { argv += ["--upstream", "\(u)={\(u).dir}"] }
-            let reads = Self.reads.first { $0.stage == (BenchmarkName(rawValue: stage) != nil ? "eval" : stage) }!.parameters
+            var reads = Self.reads.first { $0.stage == (BenchmarkName(rawValue: stage) != nil ? "eval" : stage) }!.parameters
+            if seeded && (stage == "vision" || stage == "lm") { reads.append("backbone_seed") }
             for name in reads { argv += ["--set", "\(name)={\(name)}"] }
             return argv + extra
         }
@@ -218,6 +229,8 @@ public struct XmodelPipeline: BuiltinPipeline {
             ("data_seed", s([("type", text("integer")), ("minimum", .number(0))])),
             ("upto", s([("enum", strings(["all", "backbones"]))])),
             ("lm_focus", s([("type", text("string")), ("description", text("question families over-asked in the LM corpus, comma-separated; none; or auto"))])),
+            ("backbone_seed", s([("anyOf", .array([s([("const", text("shared"))]), s([("type", text("integer")), ("minimum", .number(0))])])),
+                                 ("description", text("\"shared\": the shipped backbones; an integer: a backbone (encoder and LM) trained per value"))])),
         ]
         for name in Hyperparameters.names {
             let integer = ["vision_steps", "vision_batch", "lm_steps", "lm_batch", "align_batch", "finetune_batch"].contains(name)

@@ -144,6 +144,9 @@ public struct StageSettings: Sendable {
         self.preset = preset
         // A worker run by hand gets its seeds from `--set`, past the spec's validation: "-1" trapped in UInt64(_:),
         // and "0.5" or "1e20" silently became 0.
+        if let text = raw["backbone_seed"], text != "shared", UInt64(text) == nil {
+            throw StageFailure("backbone_seed=\(text) is not \"shared\" or a non-negative integer")
+        }
         for name in ["seed", "data_seed"] {
             if let text = raw[name], UInt64(text) == nil {
                 throw StageFailure("\(name)=\(text) is not a non-negative integer (the built-in pipeline's seeds are 0, 1, 2, …)")
@@ -174,6 +177,12 @@ public struct StageSettings: Sendable {
 
     /// Checked when the settings are made; 0 when absent.
     public var seed: UInt64 { raw["seed"].flatMap { UInt64($0) } ?? 0 }
+    /// What `backbone_seed` adds to the backbones' initialisation seeds: 0 when it is absent or `shared` (the
+    /// shipped backbones' bits), else a distinct offset per seed.
+    public var backboneSeedOffset: UInt64 {
+        guard let text = raw["backbone_seed"], let n = UInt64(text) else { return 0 }
+        return (n &+ 1) &* 0x9E37_79B9_7F4A_7C15
+    }
     public var dataSeed: UInt64 { raw["data_seed"].flatMap { UInt64($0) } ?? 0 }
 }
 

@@ -39,7 +39,7 @@ enum PretrainStages {
         let steps = try s.int("vision_steps", auto: s.preset.visionSteps)
         let lr = try s.double("vision_lr", auto: s.preset.visionLR)
         let batch = try s.int("vision_batch", auto: s.preset.visionBatch)
-        var rng = Philox(seed: s.dataSeed &+ 0x5649_5349_4F4E)  // "VISION"
+        var rng = Philox(seed: s.dataSeed &+ 0x5649_5349_4F4E &+ s.backboneSeedOffset)  // "VISION"
         let encoder = try VisionEncoder(config: config, rng: &rng)
         let d = config.hiddenSize
         let classes = [Shape.allCases.count + 1, Colour.allCases.count + 1, Size.allCases.count + 1, 11]
@@ -103,7 +103,7 @@ enum PretrainStages {
         let share = try s.double("lm_focus_share", auto: s.preset.lmFocusShare)
         let focus = focusFamilies.map { CorpusFocus(families: $0, share: share) }
         let batch = try s.int("lm_batch", auto: s.preset.lmBatch)
-        var rng = Philox(seed: s.dataSeed &+ 0x4C4D)  // "LM"
+        var rng = Philox(seed: s.dataSeed &+ 0x4C4D &+ s.backboneSeedOffset)  // "LM"
         let model = try LanguageModel(config: config, rng: &rng)
         let data = try SyntheticData(seed: s.dataSeed)
         let optimizer = AdamW(groups: [ParameterGroup(model.weights.parameters, learningRate: lr, weightDecay: 0)])
