@@ -41,10 +41,20 @@ final class Progress: @unchecked Sendable {
     static func jobInfo(_ plan: SweepPlan) -> [JobID: JobInfo] {
         var varying = Set(SweepTable.varyingParameters(plan.trials.map(\.parameters)))
         if Set(plan.trials.compactMap { $0.parameters["seed"] }).count > 1 { varying.insert("seed") }
+        // A job's label: the varying parameters on which every trial using it agrees (a finetune job is one token
+        // count's even though only its upstream align job reads `tokens`; a shared encoder job has none).
+        var common: [JobID: [String: String]] = [:]
+        for (trial, jobs) in zip(plan.trials, plan.graph.trialJobs) {
+            let values = Dictionary(uniqueKeysWithValues: varying.compactMap { n in trial.parameters[n].map { (n, $0.description) } })
+            for id in jobs.values {
+                if let known = common[id] { common[id] = known.filter { values[$0.key] == $0.value } } else { common[id] = values }
+            }
+        }
+        let order = plan.trials.first?.parameters.names ?? []
         var out: [JobID: JobInfo] = [:]
         for job in plan.graph.jobs {
-            let p = job.referencedParameters
-            let label = p.names.filter(varying.contains).map { "\($0)=\(p[$0]!.description)" }.joined(separator: " ")
+            let values = common[job.id] ?? [:]
+            let label = order.filter { values[$0] != nil }.map { "\($0)=\(values[$0]!)" }.joined(separator: " ")
             out[job.id] = JobInfo(stage: job.stage, label: label, cost: job.cost)
         }
         return out

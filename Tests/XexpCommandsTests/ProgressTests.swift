@@ -84,3 +84,22 @@ struct LiveMetricsTests {
         #expect(try box.run("table", "live", "--format", "csv").stdout == "k,train.loss,n,status\r\n1,0.25,1,complete\r\n2,0.25,1,complete\r\n")
     }
 }
+
+/// Progress labels: the varying parameters every trial using a job agrees on, also for a job whose own command does
+/// not read them (a finetune job belongs to one token count through its align job); none for a job all trials share.
+@Suite("progress labels")
+struct ProgressLabelTests {
+    @Test func labelsFollowTheTrialsNotOnlyTheCommand() throws {
+        let box = Sandbox()
+        box.write("lab.json", #"""
+            {"name": "lab", "grid": {"k": [1, 2]}, "base": {"m": 5},
+             "stages": [{"name": "a", "command": ["sh", "-c", "echo {m}"]}, {"name": "b", "after": ["a"], "command": ["sh", "-c", "echo {k}"]},
+                        {"name": "c", "after": ["b"], "command": ["true"]}]}
+            """#)
+        let lines = try box.run("sweep", "lab.json", "--jobs", "1").stderr.split(separator: "\n").filter { $0.contains("] done ") }
+        #expect(lines.contains { $0.range(of: #"done    \d/5 a [0-9a-f]{8} "#, options: .regularExpression) != nil }, "\(lines)")
+        for k in [1, 2] {
+            #expect(lines.contains { $0.range(of: "done    \\d/5 c k=\(k) [0-9a-f]{8} ", options: .regularExpression) != nil }, "\(lines)")
+        }
+    }
+}
