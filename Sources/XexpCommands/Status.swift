@@ -35,6 +35,10 @@ struct Status: ParsableCommand {
         let (overview, problems) = try query { try store.problems(of: reference) }
         let counts = states.compactMap { s in overview.counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
         print("\(overview.name): \(overview.total) jobs — \(counts)" + (overview.cached > 0 ? " (\(overview.cached) cached)" : ""))
+        let results = try? store.results(of: reference)
+        if case .string(let description)? = results.flatMap({ try? JSONParser.parse($0.specText) })?["description"], !description.isEmpty {
+            print(description)
+        }
         let resources = try query { try store.resourcesByStage(of: reference) }
         if !resources.isEmpty {
             // What the jobs used (local attempts, wait4): sizes --jobs for a machine's memory; never part of results.
@@ -46,10 +50,7 @@ struct Status: ParsableCommand {
         }
         // Running jobs first, with the parameters that vary in the sweep, elapsed time and latest metrics (the sweep
         // records them as the job writes them).
-        let results = try? store.results(of: reference)
-        if case .string(let description)? = results.flatMap({ try? JSONParser.parse($0.specText) })?["description"], !description.isEmpty {
-            print(description)
-        }
+
         let varying = results.map { SweepTable.varyingParameters($0.trials.map(\.parameters)) } ?? []
         for job in problems where job.status == .running {
             let label = varying.compactMap { name in job.parameters?[name].map { "\(name)=\($0)" } }.joined(separator: " ")
