@@ -38,10 +38,8 @@ struct GarbageCollect: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() throws {
+        try store.requireStore()
         let primary = store.url
-        guard FileManager.default.fileExists(atPath: primary.path) else {
-            throw fail("no store at \(primary.path); pass --db PATH", status: ExitStatus.usage)
-        }
         // Every store in the directory shares its runs/: a job any of them uses is kept.
         let directory = primary.deletingLastPathComponent()
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []

@@ -37,9 +37,7 @@ struct StoreOptions: ParsableArguments {
     /// Opens an existing store for reading only (never created, migrated or changed); a missing file is a usage
     /// error, not an empty store created by accident.
     func openExisting() throws -> Store {
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw fail("no store at \(url.path); run `xexp sweep SPEC` first, or pass --db PATH", status: ExitStatus.usage)
-        }
+        try requireStore()
         do { return try Store.openForReading(at: url) } catch let error as StoreError {
             throw fail(error.description, status: ExitStatus.failure)
         }
@@ -47,10 +45,15 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens an existing store to change it (`cancel`, `migrate`, `status` recording finished Slurm jobs).
     func openExistingForWriting() throws -> Store {
+        try requireStore()
+        return try openStore()
+    }
+
+    /// A missing store is a usage error, never an empty store created by accident.
+    func requireStore() throws {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw fail("no store at \(url.path); run `xexp sweep SPEC` first, or pass --db PATH", status: ExitStatus.usage)
         }
-        return try openStore()
     }
 
     func openStore() throws -> Store {

@@ -153,12 +153,11 @@ final class Progress: @unchecked Sendable {
     /// Remaining work over the slots: the jobs not started at their expected cost, running ones at what is left of it.
     private var eta: String {
         guard let rate = secondsPerCost else { return "—" }
-        let notStarted = jobs.isEmpty ? 0 : max(0, totalCost - finishedCost - startedCost - failedCost)
+        let notStarted = jobs.isEmpty ? 0 : max(0, plannedCost - finishedCost - startedCost - failedCost)
         var left = notStarted * rate
         for (id, run) in running { left += max(0, (jobs[id]?.cost ?? 0) * rate - Date().timeIntervalSince(run.since)) }
         return Progress.clock(left / Double(slots))
     }
-    private var totalCost: Double { plannedCost }
     /// Cost of the jobs this run runs (``plan(toRun:)``), and of those that will not run after all.
     private var plannedCost = 0.0
     private var failedCost = 0.0
@@ -220,11 +219,14 @@ final class Progress: @unchecked Sendable {
         FileHandle.standardError.write(Data(s.utf8))
     }
 
-    static func timestamp() -> String {
+    private static let clockFormat: DateFormatter = {
         let f = DateFormatter()
         f.dateFormat = "HH:mm:ss"
-        return f.string(from: Date())
-    }
+        return f
+    }()
+
+    /// Called under `lock`, so the shared formatter is never used from two threads at once.
+    static func timestamp() -> String { clockFormat.string(from: Date()) }
 
     static func clock(_ seconds: TimeInterval) -> String {
         let s = Int(seconds.rounded())

@@ -51,36 +51,9 @@ struct Table: ParsableCommand {
             let backboneSeeds = Set(results.trials.compactMap { $0.parameters["backbone_seed"] }).count
             let spread = seeds > 1 ? "_std and n are over \(seeds) seeds of stage 1, stage 2 and evaluation; the pretrained encoder and LM are shared by every seed (their variance is not in _std; vary backbone_seed for it)" : nil
             let backbones = backboneSeeds > 1 ? "backbone_seed varies: each value is its own row (its own pretrained encoder and LM)" : nil
-            for line in [Self.chanceLine(results, headline: metrics), Self.blindLine(results, headline: metrics), spread, backbones].compactMap({ $0 }) {
+            for line in [SweepTable.chanceLine(results, headline: metrics), SweepTable.blindLine(results, headline: metrics), spread, backbones].compactMap({ $0 }) {
                 print(format == .md ? "\n" + line : line)
             }
         }
-    }
-
-    /// Each headline benchmark's blind baseline (`BENCH.blind.METRIC`: the same finetuned model answering about
-    /// another question's image), over the trials: a score counts as using the image only above this line.
-    static func blindLine(_ results: InvocationResults, headline: [String]) -> String? {
-        let parts: [String] = headline.compactMap { name in
-            guard let dot = name.firstIndex(of: ".") else { return nil }
-            let benchmark = name[..<dot], metric = name[name.index(after: dot)...]
-            let values = results.trials.compactMap { $0.metrics["\(benchmark).blind.\(metric)"] }
-            guard let low = values.min(), let high = values.max() else { return nil }
-            func show(_ v: Double) -> String { String(format: high < 1 ? "%.2f" : "%.1f", v) }
-            return "\(benchmark) \(low == high ? show(low) : show(low) + "–" + show(high))"
-        }
-        return parts.isEmpty ? nil : "blind (same model, wrong image): " + parts.joined(separator: ", ")
-    }
-
-    /// Under the headline table, each benchmark's chance level (its `chance` metric: uniform guessing), so that
-    /// "above chance" can be read off the table; a range where trials differ (another `data_seed` or `preset`).
-    /// Columns without a `chance` metric (latency) are skipped.
-    static func chanceLine(_ results: InvocationResults, headline: [String]) -> String? {
-        let parts: [String] = headline.map { String($0.prefix { $0 != "." }) }.compactMap { benchmark in
-            let values = results.trials.compactMap { $0.metrics["\(benchmark).chance"] }
-            guard let low = values.min(), let high = values.max() else { return nil }
-            func show(_ v: Double) -> String { String(format: high < 1 ? "%.2f" : "%.1f", v) }
-            return "\(benchmark) \(low == high ? show(low) : show(low) + "–" + show(high))"
-        }
-        return parts.isEmpty ? nil : "chance (uniform guessing): " + parts.joined(separator: ", ")
     }
 }

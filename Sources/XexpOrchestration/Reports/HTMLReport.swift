@@ -50,7 +50,7 @@ public struct HTMLReport: Sendable {
         html += "<h2>Plots</h2>\n" + plots(table)
         html += "<h2>Job graph</h2>\n" + graph()
         html += "<h2>Failures</h2>\n" + failures()
-        html += "<h2>Spec</h2>\n<pre>\(HTML.escape(spec.map(Self.pretty) ?? results.specText))</pre>\n"
+        html += "<h2>Spec</h2>\n<pre>\(HTML.escape(spec?.prettyText ?? results.specText))</pre>\n"
         html += "<p class=\"muted\">Written by xexp \(HTML.escape(toolkitVersion)).</p>\n</body></html>\n"
         return html
     }
@@ -79,18 +79,8 @@ public struct HTMLReport: Sendable {
 
     /// The chance and blind lines under the table, as `table` prints them.
     func baselines(_ table: SweepTable) -> String {
-        var lines: [String] = []
-        for (label, key) in [("chance (uniform guessing)", "chance"), ("blind (same model, wrong image)", "blind")] {
-            let parts: [String] = table.metricNames.compactMap { name in
-                guard let dot = name.firstIndex(of: ".") else { return nil }
-                let metric = key == "chance" ? "\(name[..<dot]).chance" : "\(name[..<dot]).blind.\(name[name.index(after: dot)...])"
-                let values = results.trials.compactMap { $0.metrics[metric] }
-                guard let lo = values.min(), let hi = values.max() else { return nil }
-                return "\(name[..<dot]) " + (lo == hi ? SVGPlot.label(lo) : SVGPlot.label(lo) + "–" + SVGPlot.label(hi))
-            }
-            if !parts.isEmpty { lines.append("\(label): " + parts.joined(separator: ", ")) }
-        }
-        return lines.map { "<p class=\"baseline\">\(HTML.escape($0))</p>\n" }.joined()
+        [SweepTable.chanceLine(results, headline: table.metricNames), SweepTable.blindLine(results, headline: table.metricNames)]
+            .compactMap { $0 }.map { "<p class=\"baseline\">\(HTML.escape($0))</p>\n" }.joined()
     }
 
     func plots(_ table: SweepTable) -> String {
@@ -198,19 +188,5 @@ public struct HTMLReport: Sendable {
         return "<table class=\"failures\"><tr><th>status</th><th>stage</th><th>job</th><th>error</th></tr>" + shown.map { p in
             "<tr class=\"failed\"><td>\(HTML.escape(p.status.rawValue))</td><td>\(HTML.escape(p.stage))</td><td>\(HTML.escape(p.id))</td><td><pre>\(HTML.escape(p.error ?? ""))</pre></td></tr>"
         }.joined() + "</table>\n"
-    }
-
-    /// The spec indented two spaces per level, for reading.
-    static func pretty(_ v: JSONValue) -> String {
-        func write(_ v: JSONValue, _ indent: String) -> String {
-            switch v {
-            case .array(let items) where !items.isEmpty && items.contains(where: { if case .object = $0 { return true }; return false }):
-                return "[\n" + items.map { indent + "  " + write($0, indent + "  ") }.joined(separator: ",\n") + "\n" + indent + "]"
-            case .object(let members) where !members.isEmpty:
-                return "{\n" + members.map { indent + "  " + JSONValue.string($0.key).jsonText + ": " + write($0.value, indent + "  ") }.joined(separator: ",\n") + "\n" + indent + "}"
-            default: return v.jsonText
-            }
-        }
-        return write(v, "")
     }
 }

@@ -103,3 +103,33 @@ public struct SweepTable: Sendable {
         return ReportTable(columns: varying + ["seed", "metric", "value"], rows: rows, keyColumns: varying.count + 2)
     }
 }
+
+/// The lines `table` prints under a built-in pipeline sweep's headline table, and the HTML report under its table.
+extension SweepTable {
+    /// Each headline benchmark's blind baseline (`BENCH.blind.METRIC`: the same finetuned model answering about
+    /// another question's image), over the trials: a score counts as using the image only above this line.
+    public static func blindLine(_ results: InvocationResults, headline: [String]) -> String? {
+        let parts: [String] = headline.compactMap { name in
+            guard let dot = name.firstIndex(of: ".") else { return nil }
+            let benchmark = name[..<dot], metric = name[name.index(after: dot)...]
+            let values = results.trials.compactMap { $0.metrics["\(benchmark).blind.\(metric)"] }
+            guard let low = values.min(), let high = values.max() else { return nil }
+            func show(_ v: Double) -> String { String(format: high < 1 ? "%.2f" : "%.1f", v) }
+            return "\(benchmark) \(low == high ? show(low) : show(low) + "–" + show(high))"
+        }
+        return parts.isEmpty ? nil : "blind (same model, wrong image): " + parts.joined(separator: ", ")
+    }
+
+    /// Under the headline table, each benchmark's chance level (its `chance` metric: uniform guessing), so that
+    /// "above chance" can be read off the table; a range where trials differ (another `data_seed` or `preset`).
+    /// Columns without a `chance` metric (latency) are skipped.
+    public static func chanceLine(_ results: InvocationResults, headline: [String]) -> String? {
+        let parts: [String] = headline.map { String($0.prefix { $0 != "." }) }.compactMap { benchmark in
+            let values = results.trials.compactMap { $0.metrics["\(benchmark).chance"] }
+            guard let low = values.min(), let high = values.max() else { return nil }
+            func show(_ v: Double) -> String { String(format: high < 1 ? "%.2f" : "%.1f", v) }
+            return "\(benchmark) \(low == high ? show(low) : show(low) + "–" + show(high))"
+        }
+        return parts.isEmpty ? nil : "chance (uniform guessing): " + parts.joined(separator: ", ")
+    }
+}

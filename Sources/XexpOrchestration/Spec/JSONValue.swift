@@ -331,3 +331,20 @@ extension JSONValue {
         return members.first { $0.key == key }?.value
     }
 }
+
+extension JSONValue {
+    /// Pretty JSON (two-space indent), keys in stored order: how `xexp schema` prints.
+    public var prettyText: String {
+        func write(_ v: JSONValue, _ indent: String) -> String {
+            switch v {
+            case .array(let items) where !items.isEmpty:
+                if items.allSatisfy({ if case .object = $0 { return false }; if case .array = $0 { return false }; return true }) { return v.jsonText }
+                return "[\n" + items.map { indent + "  " + write($0, indent + "  ") }.joined(separator: ",\n") + "\n" + indent + "]"
+            case .object(let members) where !members.isEmpty:
+                return "{\n" + members.map { indent + "  " + JSONValue.string($0.key).jsonText + ": " + write($0.value, indent + "  ") }.joined(separator: ",\n") + "\n" + indent + "}"
+            default: return v.jsonText
+            }
+        }
+        return write(self, "") + "\n"
+    }
+}

@@ -33,15 +33,21 @@ public final class Store: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
-        let pool: DatabasePool
-        do {
-            pool = try DatabasePool(path: url.path, configuration: config)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
-            throw StoreError("\(url.path) is not an xexp store (not an SQLite database); pass another --db path")
+        // Opening sets WAL mode, which SQLite refuses ("database is locked") while another process opening the same
+        // new file holds a lock, busy timeout or not: open and migrate under one exclusive lock.
+        return try withMigrationLock(url) {
+            let pool: DatabasePool
+            do {
+                pool = try DatabasePool(path: url.path, configuration: config)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+                throw StoreError("\(url.path) is not an xexp store (not an SQLite database); pass another --db path")
+            }
+            let store = Store(url: url, pool: pool)
+            do { try Store.migrator.migrate(pool) } catch {
+                throw StoreError("cannot bring the store \(url.path) up to date: \(error)")
+            }
+            return store
         }
-        let store = Store(url: url, pool: pool)
-        try store.migrate()
-        return store
     }
 
     /// Opens an existing store for reading only (`status`, `table`, `diff`, `export`, …): no file is created, no
@@ -84,11 +90,10 @@ public final class Store: Sendable {
         self.pool = pool
     }
 
-    /// Applies every pending named migration (see `Store+Migrations.swift`), under an exclusive `flock` on
-    /// `<store>.migrate.lock`: two processes opening a new store at once would otherwise both see a migration as
-    /// pending and the second would fail ("table sweeps already exists"). Not the sweep lock (`<store>.lock`), which a
-    /// running sweep holds for hours while readers still open the store.
-    func migrate() throws {
+    /// Runs `body` under an exclusive `flock` on `<store>.migrate.lock`: two processes opening a new store at once
+    /// would otherwise race on setting WAL mode and on migrations ("table sweeps already exists"). Not the sweep lock
+    /// (`<store>.lock`), which a running sweep holds for hours while readers still open the store.
+    static func withMigrationLock<T>(_ url: URL, _ body: () throws -> T) throws -> T {
         let lockPath = url.path + ".migrate.lock"
         let fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StoreError("cannot open \(lockPath): \(String(cString: strerror(errno))); check that the store's directory is writable") }
@@ -96,10 +101,7 @@ public final class Store: Sendable {
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else { throw StoreError("cannot lock \(lockPath): \(String(cString: strerror(errno)))") }
         }
-        do { try Store.migrator.migrate(pool) }
-        catch {
-            throw StoreError("cannot bring the store \(url.path) up to date: \(error)")
-        }
+        return try body()
     }
 
     /// Whether `error` came from SQLite (a refused write, a full disk), for callers that do not import GRDB.
