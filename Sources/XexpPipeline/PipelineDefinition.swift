@@ -18,7 +18,11 @@ public struct XmodelPipeline: BuiltinPipeline {
     ///
     /// Versions are per stage so that, say, a new LM corpus reruns `lm` and everything after it but keeps the
     /// pretrained encoder (half an hour at the `paper` preset).
-    static let stageVersions: [String: Int] = ["vision": 3, "lm": 3, "align": 3, "finetune": 3, "eval": 5, "latency": 2]
+    ///
+    /// align 4, finetune 4, eval 6: the frozen encoder's features come from the shared features jobs, and less than
+    /// an epoch trains on the first images of the set rather than a random subset of it.
+    static let stageVersions: [String: Int] = ["vision": 3, "lm": 3, "caption-features": 1, "instruction-features": 1, "benchmark-features": 1,
+                                               "align": 4, "finetune": 4, "eval": 6, "latency": 2]
 
     /// The preset numbers each stage reads. A job names only its preset, not the numbers behind it, so they are
     /// part of its identity. A salt is per stage, not per preset, so it lists every preset's numbers: retuning
@@ -27,6 +31,9 @@ public struct XmodelPipeline: BuiltinPipeline {
     static let presetFields: [String: @Sendable (Preset) -> String] = [
         "vision": { "vision \($0.visionSteps)x\($0.visionBatch) lr \($0.visionLR)" },
         "lm": { "lm \($0.lmSteps)x\($0.lmBatch) lr \($0.lmLR) answer weight \($0.lmAnswerWeight) focus \($0.lmFocus) share \($0.lmFocusShare)" },
+        "caption-features": { "captions \($0.captionImages) batch \($0.alignBatch)" },
+        "instruction-features": { "instructions \($0.instructImages) batch \($0.finetuneBatch)" },
+        "benchmark-features": { "eval \($0.evalSize)" },
         "align": { "captions \($0.captionImages) batch \($0.alignBatch) lr \($0.alignLR)" },
         "finetune": { "instructions \($0.instructImages) batch \($0.finetuneBatch) lr \($0.finetuneLR)" },
         "eval": { "eval \($0.evalSize)" },
@@ -47,6 +54,9 @@ public struct XmodelPipeline: BuiltinPipeline {
     static let reads: [(stage: String, parameters: [String])] = [
         ("vision", ["encoder", "data_seed", "preset", "vision_steps", "vision_batch", "vision_lr"]),
         ("lm", ["llm", "data_seed", "preset", "lm_steps", "lm_batch", "lm_lr", "lm_answer_weight", "lm_focus", "lm_focus_share"]),
+        ("caption-features", ["data_seed", "preset", "align_batch", "align_epochs"]),
+        ("instruction-features", ["data_seed", "preset", "finetune_batch", "finetune_epochs"]),
+        ("benchmark-features", ["data_seed", "preset", "benchmarks"]),
         ("align", ["projector", "tokens", "seed", "data_seed", "preset", "align_lr", "align_batch", "align_epochs", "warmup_ratio", "weight_decay"]),
         ("finetune", ["seed", "data_seed", "preset", "finetune_lr", "finetune_batch", "finetune_epochs", "warmup_ratio", "weight_decay"]),
         ("eval", ["data_seed", "preset"]),
@@ -67,6 +77,13 @@ public struct XmodelPipeline: BuiltinPipeline {
         case "lm": return 0.025 * number("lm_steps", Double(preset.lmSteps)) * number("lm_batch", Double(preset.lmBatch))
         case "align": return (0.022 + 1.25e-4 * tokens) * Double(preset.captionImages) * number("align_epochs", 1)
         case "finetune": return (0.03 + 1.3e-4 * tokens) * Double(preset.instructImages) * number("finetune_epochs", 1)
+        case "caption-features":
+            return 0.0125 * Double(FeatureStages.imagesUsed(images: preset.captionImages, epochs: number("align_epochs", 1),
+                                                             batch: Int(number("align_batch", Double(preset.alignBatch)))).used)
+        case "instruction-features":
+            return 0.0125 * Double(FeatureStages.imagesUsed(images: preset.instructImages, epochs: number("finetune_epochs", 1),
+                                                             batch: Int(number("finetune_batch", Double(preset.finetuneBatch)))).used)
+        case "benchmark-features": return 0.0125 * 6 * Double(preset.evalSize)
         case "latency": return (0.01 + 2e-5 * tokens) * Double(preset.latencyQuestions)
         default: return (0.01 + 2e-5 * tokens) * Double(preset.evalSize)  // one benchmark
         }
@@ -176,14 +193,25 @@ public struct XmodelPipeline: BuiltinPipeline {
         var stages = [
             StageSpec(name: "vision", command: command("vision", upstream: []), identitySalt: salt("vision"), cost: { Self.cost("vision", $0) }),
             StageSpec(name: "lm", command: command("lm", upstream: []), identitySalt: salt("lm"), cost: { Self.cost("lm", $0) }),
-            StageSpec(name: "align", command: command("align", upstream: ["vision", "lm"]), after: ["vision", "lm"], identitySalt: salt("align"),
-                      cost: { Self.cost("align", $0) }),
-            StageSpec(name: "finetune", command: command("finetune", upstream: ["align"]), after: ["align"], identitySalt: salt("finetune"),
-                      cost: { Self.cost("finetune", $0) }),
+        ]
+        // The frozen encoder's features, once per sweep rather than once per trial (FeatureStages).
+        for name in ["caption-features", "instruction-features", "benchmark-features"] {
+            var features = StageSpec(name: name, command: command(name, upstream: ["vision"]), after: ["vision"], identitySalt: salt(name),
+                                     cost: { Self.cost(name, $0) })
+            // ~150 KB per image and a minute or two to recompute: not worth a cache's disk or network.
+            features.cacheable = false
+            stages.append(features)
+        }
+        stages += [
+            StageSpec(name: "align", command: command("align", upstream: ["vision", "lm", "caption-features"]), after: ["vision", "lm", "caption-features"],
+                      identitySalt: salt("align"), cost: { Self.cost("align", $0) }),
+            StageSpec(name: "finetune", command: command("finetune", upstream: ["align", "instruction-features"]), after: ["align", "instruction-features"],
+                      identitySalt: salt("finetune"), cost: { Self.cost("finetune", $0) }),
         ]
         for benchmark in BenchmarkName.allCases {
             let name = benchmark.rawValue
-            stages.append(StageSpec(name: name, command: command(name, upstream: ["finetune"]), after: ["finetune"], identitySalt: salt(name),
+            stages.append(StageSpec(name: name, command: command(name, upstream: ["finetune", "benchmark-features"]), after: ["finetune", "benchmark-features"],
+                                    identitySalt: salt(name),
                                     appliesTo: { p in (p["benchmarks"]?.description ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == name } },
                                     cost: { Self.cost(name, $0) }))
         }
@@ -209,6 +237,8 @@ public struct XmodelPipeline: BuiltinPipeline {
     /// The result files of each stage (benchmarks: `predictions.jsonl`).
     static let outputs: [String: [String]] = [
         "vision": ["encoder.safetensors"], "lm": ["lm.safetensors"], "align": ["model.safetensors"], "finetune": ["model.safetensors"],
+        "caption-features": ["features.safetensors"], "instruction-features": ["features.safetensors"],
+        "benchmark-features": BenchmarkName.allCases.map { "\($0.rawValue).safetensors" },
         "latency": [],
     ]
 

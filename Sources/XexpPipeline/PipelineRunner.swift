@@ -4,7 +4,7 @@ import XexpLearning
 
 /// Runs one built-in stage in this process (`xexp worker STAGE …`): the entry point the job commands call.
 public enum PipelineRunner {
-    public static let stageNames = ["vision", "lm", "align", "finetune"] + BenchmarkName.allCases.map(\.rawValue) + ["latency"]
+    public static let stageNames = ["vision", "lm", "caption-features", "instruction-features", "benchmark-features", "align", "finetune"] + BenchmarkName.allCases.map(\.rawValue) + ["latency"]
 
     public static func run(_ context: StageContext) throws {
         BLAS.threadCount = context.threads
@@ -13,6 +13,9 @@ public enum PipelineRunner {
         switch context.stage {
         case "vision": try PretrainStages.runVision(context, metrics: metrics)
         case "lm": try PretrainStages.runLM(context, metrics: metrics)
+        case "caption-features": try FeatureStages.runCaptions(context, metrics: metrics)
+        case "instruction-features": try FeatureStages.runInstructions(context, metrics: metrics)
+        case "benchmark-features": try FeatureStages.runBenchmarks(context, metrics: metrics)
         case "align": try TuningStages.runAlign(context, metrics: metrics)
         case "finetune": try TuningStages.runFinetune(context, metrics: metrics)
         case "latency": try EvaluationStages.runLatency(context, metrics: metrics)

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -22,7 +23,7 @@ struct PipelineSweepTests {
         first.write("tokens.json", Self.spec)
         let run = try first.run(binary: releaseBinary, ["sweep", "tokens.json", "--jobs", "2"])
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
-        #expect(run.stdout.contains("20 jobs — 20 ran"))
+        #expect(run.stdout.contains("23 jobs — 23 ran"))
 
         let table = try first.run(binary: releaseBinary, ["table", "tokens-smoke"])
         let header = table.stdout.split(separator: "\n").first.map(String.init) ?? ""
@@ -61,14 +62,14 @@ struct PipelineSweepTests {
         // … and byte-identical model files (weights and their config metadata), job by job.
         var compared = 0
         for job in try FileManager.default.contentsOfDirectory(atPath: first.url.appendingPathComponent("Results/runs").path) {
-            for file in ["encoder.safetensors", "lm.safetensors", "model.safetensors"] where first.exists("Results/runs/\(job)/\(file)") {
+            for file in ["encoder.safetensors", "lm.safetensors", "model.safetensors", "features.safetensors"] where first.exists("Results/runs/\(job)/\(file)") {
                 let a = try Data(contentsOf: first.url.appendingPathComponent("Results/runs/\(job)/\(file)"))
                 let b = try Data(contentsOf: second.url.appendingPathComponent("Results/runs/\(job)/\(file)"))
                 #expect(a == b, "\(job)/\(file) differs between two runs from scratch")
                 compared += 1
             }
         }
-        #expect(compared == 6, "expected encoder, lm and two align + two finetune models")
+        #expect(compared == 8, "expected encoder, lm, two align + two finetune models, caption and instruction features")
 
         // Killed during finetune (checkpointing every step), then resumed: the same metrics.
         let third = Sandbox()
@@ -113,6 +114,17 @@ struct PipelineSweepTests {
             for file in manifest["files"] as? [[String: Any]] ?? [] { files[file["name"] as? String ?? ""] = file["sha256"] as? String }
             jobs[id] = files
         }
+        // The feature jobs are never cached (large, cheap to recompute): their files are hashed where they ran.
+        let runs = box.url.appendingPathComponent("Results/runs")
+        for id in try FileManager.default.contentsOfDirectory(atPath: runs.path) {
+            let job = box.read("Results/runs/\(id)/job.json")
+            guard let stage = ["caption-features", "instruction-features", "benchmark-features"].first(where: { job.contains("\"stage\":\"\($0)\"") }) else { continue }
+            var files: [String: String] = ["stage": stage]
+            for name in try FileManager.default.contentsOfDirectory(atPath: runs.appendingPathComponent(id).path) where name.hasSuffix(".safetensors") {
+                files[name] = SHA256.hash(data: try Data(contentsOf: runs.appendingPathComponent("\(id)/\(name)"))).map { String(format: "%02x", $0) }.joined()
+            }
+            jobs[id] = files
+        }
         let golden = repositoryRoot.appendingPathComponent("Tests/XexpCommandsTests/Fixtures/smoke-golden.json")
         if ProcessInfo.processInfo.environment["XEXP_RECORD_GOLDEN"] == "1" {
             let object: [String: Any] = ["numerics": numerics, "jobs": jobs]
@@ -126,7 +138,7 @@ struct PipelineSweepTests {
             return
         }
         let expected = try #require(recorded["jobs"] as? [String: [String: String]])
-        #expect(jobs.count == 18, "smoke sweep: vision, lm, 2 align, 2 finetune, 12 evaluations")
+        #expect(jobs.count == 21, "smoke sweep: vision, lm, 3 feature jobs, 2 align, 2 finetune, 12 evaluations")
         for (id, files) in jobs.sorted(by: { $0.key < $1.key }) {
             guard let want = expected[id] else {
                 Issue.record("job \(id) (\(files["stage"] ?? "?")) has no golden result: its id changed (a stage version bump?); record the file again with XEXP_RECORD_GOLDEN=1")

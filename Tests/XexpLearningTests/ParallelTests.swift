@@ -36,3 +36,24 @@ func parallelMatchesSerial() {
         }
     }
 }
+
+/// Long sequences recompute attention probabilities in backward instead of keeping them (memory); short ones keep
+/// them (speed). Both must give the same bits, or a job's result would depend on its sequence length's memory path.
+@Test("attention's backward gives the same bits whether it keeps or recomputes the probabilities")
+func attentionKeepsOrRecomputesTheSameBits() {
+    func run(keptFloats: Int) -> [[Float]] {
+        let saved = AttentionMemory.keptProbabilityFloats
+        AttentionMemory.keptProbabilityFloats = keptFloats
+        defer { AttentionMemory.keptProbabilityFloats = saved }
+        var rng = Philox(seed: 5)
+        let q = nonZero([3, 70, 64], &rng), k = nonZero([3, 70, 16], &rng), v = nonZero([3, 70, 16], &rng)
+        let pad = (0..<(3 * 70)).map { $0 % 70 < 70 - ($0 / 70) * 9 }  // rows padded by 0, 9 and 18 keys
+        let y = attention(q: q, k: k, v: v, heads: 8, kvHeads: 2, mask: AttentionMask(causal: true, keyPadding: pad))
+        (y * y).mean().backward()
+        return [y.values] + [q, k, v].map { $0.grad!.values }
+    }
+    let kept = run(keptFloats: .max), recomputed = run(keptFloats: 0)
+    for (i, (a, b)) in zip(kept, recomputed).enumerated() {
+        #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "output/gradient \(i) differs")
+    }
+}

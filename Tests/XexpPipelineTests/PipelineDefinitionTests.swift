@@ -50,18 +50,44 @@ struct PipelineDefinitionTests {
         #expect(byStage["vision"] == 1 && byStage["lm"] == 1)
         #expect(byStage["align"] == 11 && byStage["finetune"] == 11 && byStage["latency"] == 11)
         for b in BenchmarkName.allCases { #expect(byStage[b.rawValue] == 11) }
-        #expect(p.graph.jobs.count == 2 + 11 * 9)
+        #expect(p.graph.jobs.count == 5 + 11 * 9)
+    }
+
+    /// The frozen encoder's features are computed once per sweep, not once per trial: one job per image set, read
+    /// by every trial's align, finetune and benchmark jobs.
+    @Test func encoderFeaturesAreComputedOncePerSweep() throws {
+        let p = try repositorySpec("tokens.json")
+        let jobs = Dictionary(grouping: p.graph.jobs, by: \.stage)
+        for stage in ["caption-features", "instruction-features", "benchmark-features"] {
+            #expect(jobs[stage]?.count == 1, "\(stage)")
+            #expect(jobs[stage]?.first?.cacheable == false, "\(stage) files are large and cheap to recompute")
+        }
+        let (captions, instructions, benchmarks) = (jobs["caption-features"]![0].id, jobs["instruction-features"]![0].id, jobs["benchmark-features"]![0].id)
+        for job in jobs["align"]! { #expect(job.upstream.contains(captions)) }
+        for job in jobs["finetune"]! { #expect(job.upstream.contains(instructions)) }
+        for b in BenchmarkName.allCases { for job in jobs[b.rawValue]! { #expect(job.upstream.contains(benchmarks)) } }
+        // A trial with another stage-2 budget reads another subset of images: its own features job.
+        let other = try plan(#"{"name": "x", "base": {"preset": "paper", "finetune_epochs": 0.5}, "grid": {"tokens": [144]}}"#)
+        #expect(other.graph.jobs.first { $0.stage == "instruction-features" }!.id != instructions)
+        #expect(other.graph.jobs.first { $0.stage == "caption-features" }!.id != captions)  // align_epochs auto (1) here
+    }
+
+    @Test func lessThanAnEpochReadsTheFirstImagesOfTheSet() {
+        #expect(FeatureStages.imagesUsed(images: 24000, epochs: 0.25, batch: 16) == (375, 6000))
+        #expect(FeatureStages.imagesUsed(images: 12000, epochs: 0.16, batch: 16) == (120, 1920))
+        #expect(FeatureStages.imagesUsed(images: 100, epochs: 0.99, batch: 16) == (7, 100))  // 7 × 16 > 100: the whole set
+        #expect(FeatureStages.imagesUsed(images: 100, epochs: 2, batch: 16) == (13, 100))
     }
 
     @Test func projectorSweepReusesTheTokenSweepsJobs() throws {
         let tokens = try repositorySpec("tokens.json"), projectors = try repositorySpec("projectors.json")
         let llms = try repositorySpec("llms.json")
         let shared = Set(tokens.graph.jobs.map(\.id)).intersection(projectors.graph.jobs.map(\.id))
-        // vision, lm, and the whole XDP-at-144 chain: align, finetune, six benchmarks, latency
-        #expect(shared.count == 2 + 9)
+        // vision, lm, the three feature jobs, and the whole XDP-at-144 chain: align, finetune, six benchmarks, latency
+        #expect(shared.count == 5 + 9)
         let llmIDs: Set<JobID> = Set(llms.graph.jobs.map(\.id))
         let sharedWithLLMs = llmIDs.intersection(tokens.graph.jobs.map(\.id)).count
-        #expect(sharedWithLLMs == 1 + 1 + 9)  // vision, the mini-xmodel-lm lm job, its XDP-at-144 chain
+        #expect(sharedWithLLMs == 1 + 1 + 3 + 9)  // vision, the mini-xmodel-lm lm job, the features, its XDP-at-144 chain
     }
 
     /// The LM-corpus comparison's last row is the `paper` preset's own LM: `tokens-paper`'s 144-token trial, the same
@@ -71,7 +97,7 @@ struct PipelineDefinitionTests {
         let byStage = Dictionary(grouping: corpus.graph.jobs, by: \.stage).mapValues(\.count)
         #expect(byStage["vision"] == 1 && byStage["lm"] == 4 && byStage["finetune"] == 4)
         let shared = Set(corpus.graph.jobs.map(\.id)).intersection(tokens.graph.jobs.map(\.id))
-        #expect(shared.count == 2 + 9)  // vision, the preset's lm job, its XDP-at-144 chain
+        #expect(shared.count == 2 + 3 + 9)  // vision, the preset's lm job, the features, its XDP-at-144 chain
         // On two slots the encoder (every trial waits on it) starts before the 2000-step LMs (one trial
         // each); the 4000-step LM's chain is longer still, so it starts first.
         let priority = corpus.graph.priority(slots: 2)
@@ -124,7 +150,9 @@ struct PipelineDefinitionTests {
         let after = try JobGraph(stages: bumped, trials: p.trials, specFile: "tokens.json")
         for (old, new) in zip(before.jobs, after.jobs) {
             #expect(old.stage == new.stage)
-            if old.stage == "vision" { #expect(old.id == new.id) } else { #expect(old.id != new.id, "\(old.stage) kept its id") }
+            if old.stage == "vision" || old.stage.hasSuffix("-features") { #expect(old.id == new.id, "\(old.stage) does not read the LM") } else {
+                #expect(old.id != new.id, "\(old.stage) kept its id")
+            }
         }
     }
 
@@ -147,16 +175,19 @@ struct PipelineDefinitionTests {
     @Test func everyPresetNumberIsInItsStagesSalt() {
         let ints: [(WritableKeyPath<Preset, Int>, String)] = [
             (\.visionSteps, "vision"), (\.visionBatch, "vision"), (\.lmSteps, "lm"), (\.lmBatch, "lm"),
-            (\.captionImages, "align"), (\.alignBatch, "align"), (\.instructImages, "finetune"), (\.finetuneBatch, "finetune"),
-            (\.evalSize, "eval"), (\.latencyQuestions, "latency"), (\.latencyWarmup, "latency"),
+            (\.captionImages, "align caption-features"), (\.alignBatch, "align caption-features"),
+            (\.instructImages, "finetune instruction-features"), (\.finetuneBatch, "finetune instruction-features"),
+            (\.evalSize, "eval benchmark-features"), (\.latencyQuestions, "latency"), (\.latencyWarmup, "latency"),
         ]
         let doubles: [(WritableKeyPath<Preset, Double>, String)] = [
             (\.visionLR, "vision"), (\.lmLR, "lm"), (\.lmAnswerWeight, "lm"), (\.lmFocusShare, "lm"), (\.alignLR, "align"),
             (\.finetuneLR, "finetune"),
         ]
         let base = Preset.paper
-        func changes(_ modified: Preset, only stage: String) -> Bool {
-            XmodelPipeline.presetFields.allSatisfy { name, fields in (fields(modified) != fields(base)) == (name == stage) }
+        /// `stages`: the space-separated stages whose salt must change (the features jobs read the image counts).
+        func changes(_ modified: Preset, only stages: String) -> Bool {
+            let names = stages.split(separator: " ").map(String.init)
+            return XmodelPipeline.presetFields.allSatisfy { name, fields in (fields(modified) != fields(base)) == names.contains(name) }
         }
         for (path, stage) in ints { var p = base; p[keyPath: path] += 1; #expect(changes(p, only: stage), "\(path)") }
         for (path, stage) in doubles { var p = base; p[keyPath: path] += 0.5; #expect(changes(p, only: stage), "\(path)") }
@@ -188,7 +219,8 @@ struct PipelineDefinitionTests {
     @Test func benchmarksListSelectsEvaluationJobs() throws {
         let p = try plan(#"{"name": "x", "base": {"benchmarks": "pope, mme"}}"#)
         #expect(p.graph.stageOrder.contains("gqa"))
-        #expect(Set(p.graph.trialJobs[0].keys) == ["vision", "lm", "align", "finetune", "pope", "mme", "latency"])
+        #expect(Set(p.graph.trialJobs[0].keys) == ["vision", "lm", "caption-features", "instruction-features", "benchmark-features",
+                                                    "align", "finetune", "pope", "mme", "latency"])
     }
 
     @Test func inlineLanguageModels() throws {

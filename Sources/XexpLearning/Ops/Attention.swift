@@ -48,11 +48,13 @@ public func attention(
     let record = Autograd.needsGrad(q, k, v)
 
     let y = Tensor(shape: [bsz, t, dq])
-    // Probabilities live in a T×S scratch per worker, also when recording: backward recomputes each (batch, head)'s
-    // probabilities with this same code (same GEMM shapes, same softmax), so they come out bit-identical, and a
-    // training step holds no B·H·T·S tensor (1.1 GB over the 4 layers of a 576-token step at batch 16).
+    // Long sequences: probabilities live in a T×S scratch per worker, also when recording, and backward recomputes
+    // each (batch, head)'s probabilities with this same code (same GEMM shapes, same softmax), so they come out
+    // bit-identical and a training step holds no B·H·T·S tensor (1.1 GB over the 4 layers of a 576-token step at
+    // batch 16). Short ones keep them for backward (≤ 64 MB per call): the same bits without the recomputation.
     let workers = Parallel.workers(for: bsz * heads)
-    let probs = Tensor(shape: [workers, t, s])
+    let keep = record && bsz * heads * t * s <= AttentionMemory.keptProbabilityFloats
+    let probs = Tensor(shape: [keep ? bsz * heads : workers, t, s])
     // Causal attention runs in query blocks, each against only the keys it can see, which skips about
     // half of the score products and softmax work at long sequence lengths.
     let blocks = queryBlocks(t: t, s: s, mask: mask)
@@ -83,23 +85,26 @@ public func attention(
     }
     let pp = probs.data
     Parallel.forEach(bsz * heads, workers: workers) { unit, worker in
-        probabilities(unit / heads, unit % heads, into: pp + worker * t * s, output: true)
+        probabilities(unit / heads, unit % heads, into: pp + (keep ? unit : worker) * t * s, output: true)
     }
     guard record else { return y }
     return y.record([q, k, v]) { g in
         let pg = g.data
+        let kept = probs.data  // `probs` is captured here, so kept probabilities live as long as the tape entry
         let gq = q.requiresGrad ? q.gradPointer() : nil
         let gk = k.requiresGrad ? k.gradPointer() : nil
         let gv = v.requiresGrad ? v.gradPointer() : nil
         // One unit per (batch, kv head) so the heads sharing a kv head accumulate dK/dV on one worker.
         let workers = Parallel.workers(for: bsz * kvHeads)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * 2 * t * s)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * 2 * t * s)  // recomputed P and dS per worker
         defer { scratch.deallocate() }
         Parallel.forEach(bsz * kvHeads, workers: workers) { unit, worker in
-            let p = scratch + worker * 2 * t * s, ds = p + t * s
+            let recomputed = scratch + worker * 2 * t * s, ds = recomputed + t * s
             let (b, kvh) = (unit / kvHeads, unit % kvHeads)
             for h in (kvh * group)..<((kvh + 1) * group) {
-                probabilities(b, h, into: p, output: false)  // forward's probabilities, recomputed bit for bit
+                // The forward's probabilities: kept, or recomputed bit for bit.
+                let p = keep ? kept + (b * heads + h) * t * s : recomputed
+                if !keep { probabilities(b, h, into: p, output: false) }
                 let qOff = b * t * ldq + h * dh
                 let kvOff = b * sMax * ldk + kvh * dh
                 for (i0, i1, kl) in blocks {
@@ -133,6 +138,12 @@ public func attention(
             }
         }
     }
+}
+
+/// Up to this many probabilities (B·H·T·S floats, 64 MB) a recorded attention keeps for its backward pass; past it,
+/// backward recomputes them. Either way gives the same bits; tests set 0 to check that.
+enum AttentionMemory {
+    nonisolated(unsafe) static var keptProbabilityFloats = 16 << 20
 }
 
 /// Query blocks `(first, end, visibleKeys)`: one block without a causal mask; 64-row blocks with one.

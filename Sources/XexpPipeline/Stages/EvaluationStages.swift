@@ -27,12 +27,17 @@ enum EvaluationStages {
         let model = try loadFinetuned(context)
         let data = try SyntheticData(seed: s.dataSeed)
         let set = data.benchmark(name, size: s.preset.evalSize)
+        let features = try FeatureStages.reader(context, stage: "benchmark-features", file: "\(name.rawValue).safetensors")
+        let v = model.config.visionConfig
+        guard features.shape == [set.images.count, v.tokens, v.hiddenSize] else {
+            throw StageFailure("\(features.path) holds features \(features.shape), but \(name.rawValue) needs [\(set.images.count), \(v.tokens), \(v.hiddenSize)]")
+        }
         // The blind baseline: the same model, every question asked about another question's image (the image set
         // rotated by half). What it scores comes from priors and the question alone; a benchmark "uses the image"
         // only as far as the real score beats it. Uniform chance and always-"yes" flatter a model; this does not.
         let count = set.images.count
         let blindImage = { (image: Int) in count > 1 ? (image + count / 2) % count : image }
-        let answers = answerAll(model, set, asks: set.questions.indices.flatMap { i in
+        let answers = try answerAll(model, set, features: { try features.read(rows: [$0]) }, asks: set.questions.indices.flatMap { i in
             [(i, set.questions[i].imageIndex), (i, blindImage(set.questions[i].imageIndex))]
         })
         let score = try set.writePredictions(set.questions.indices.map { answers[Ask(image: set.questions[$0].imageIndex, prompt: set.prompt($0))]! },
@@ -48,13 +53,15 @@ enum EvaluationStages {
     /// deterministic. Grouped by image, so each image's features and prompt prefix (up to its visual tokens, most
     /// of the prompt) are computed once for all its questions (POPE asks 18 per image, MMBench one per option
     /// rotation, the blind pass asks every image again) and dropped before the next image: memory holds one prefix.
-    static func answerAll(_ model: VLM, _ set: BenchmarkSet, asks: [(question: Int, image: Int)]) -> [Ask: String] {
+    /// `features(image)` gives the frozen encoder's `[1, grid², width]` features of an image of the set.
+    static func answerAll(_ model: VLM, _ set: BenchmarkSet, features imageFeatures: (Int) throws -> Tensor,
+                          asks: [(question: Int, image: Int)]) throws -> [Ask: String] {
         var byImage: [Int: [Int]] = [:]
         for ask in asks { byImage[ask.image, default: []].append(ask.question) }
         var answers: [Ask: String] = [:]
         for image in byImage.keys.sorted() {
             var prefixes: [[Int32]: VLM.PrefilledPrefix] = [:]
-            let features = StageSupport.features(model, [set.images[image]])
+            let features = try imageFeatures(image)
             for i in byImage[image]! {
                 let prompt = set.prompt(i)
                 let key = Ask(image: image, prompt: prompt)

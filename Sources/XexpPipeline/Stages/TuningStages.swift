@@ -20,7 +20,7 @@ enum TuningStages {
         try model.restore(lm.parameters, components: [.languageModel])
         model.prepare(for: .alignment)
         try train(model, context: context, metrics: metrics, stage: "align", images: s.preset.captionImages,
-                  sample: { data, i in data.captionSample(i) },
+                  features: try FeatureStages.reader(context, stage: "caption-features"), sample: { data, i in data.captionSample(i) },
                   lr: try s.double("align_lr", auto: s.preset.alignLR), batch: try s.int("align_batch", auto: s.preset.alignBatch),
                   epochs: try s.double("align_epochs", auto: 1))
     }
@@ -30,26 +30,32 @@ enum TuningStages {
         let (model, _) = try VLM.load(from: try context.upstreamDirectory("align").appendingPathComponent("model.safetensors").path)
         model.prepare(for: .instruction)
         try train(model, context: context, metrics: metrics, stage: "finetune", images: s.preset.instructImages,
-                  sample: { data, i in data.instructionSample(i) },
+                  features: try FeatureStages.reader(context, stage: "instruction-features"), sample: { data, i in data.instructionSample(i) },
                   lr: try s.double("finetune_lr", auto: s.preset.finetuneLR), batch: try s.int("finetune_batch", auto: s.preset.finetuneBatch),
                   epochs: try s.double("finetune_epochs", auto: 1))
     }
 
-    /// One pass (or `epochs`) over `images` samples, AdamW on the trainable parts, cosine schedule with warm-up.
-    static func train(_ model: VLM, context: StageContext, metrics: MetricsLog, stage: String, images: Int,
+    /// `epochs` passes over a set of `images` samples (less than one: a pass over its first `steps × batch`), AdamW
+    /// on the trainable parts, cosine schedule with warm-up. The frozen encoder's features come from `features`,
+    /// computed once per sweep by the upstream features job.
+    static func train(_ model: VLM, context: StageContext, metrics: MetricsLog, stage: String, images: Int, features: SafeTensors.RowReader,
                       sample: (SyntheticData, Int) -> Sample, lr: Double, batch: Int, epochs: Double) throws {
         let s = context.settings
         let data = try SyntheticData(seed: s.dataSeed)
-        let steps = max(1, Int((Double(images) * epochs / Double(batch)).rounded(.up)))
+        let (steps, used) = FeatureStages.imagesUsed(images: images, epochs: epochs, batch: batch)
+        let v = model.config.visionConfig
+        guard features.shape == [used, v.tokens, v.hiddenSize] else {
+            throw StageFailure("\(features.path) holds features \(features.shape), but \(stage) needs [\(used), \(v.tokens), \(v.hiddenSize)]")
+        }
         let optimizer = AdamW(groups: [ParameterGroup(model.trainableParameters, learningRate: lr,
                                                       weightDecay: try s.double("weight_decay", auto: 0))])
         let loop = TrainingLoop(name: stage, totalSteps: steps, optimizer: optimizer, warmupRatio: try s.double("warmup_ratio", auto: 0.03),
                                 checkpointSeconds: s.preset.checkpointSeconds, checkpointURL: context.file("checkpoint.safetensors"))
-        var order = EpochOrder(count: images, seed: s.seed &+ (stage == "align" ? 1 : 2))
+        var order = EpochOrder(count: used, seed: s.seed &+ (stage == "align" ? 1 : 2))
         let final = try loop.run(metrics: metrics) { step in
-            let samples = order.batch(step, size: batch).map { sample(data, $0) }
-            let features = StageSupport.features(model, samples.map { $0.image! })
-            let out = model.forward(samples.map(StageSupport.example), visual: .features(features))
+            let indices = order.batch(step, size: batch)
+            let samples = indices.map { sample(data, $0) }
+            let out = model.forward(samples.map(StageSupport.example), visual: .features(try features.read(rows: indices)))
             out.loss.backward()
             return Double(out.loss.item)
         }

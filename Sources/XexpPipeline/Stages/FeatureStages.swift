@@ -1,0 +1,103 @@
+import Foundation
+import XexpData
+import XexpLearning
+import XexpModels
+
+/// The frozen encoder's features of an image set, computed once per sweep and read by every trial.
+///
+/// The encoder is frozen in both tuning stages and in evaluation, so each image's features are the same for every
+/// trial that shares the encoder: a token sweep of eleven trials computed them eleven times (a fifth of a 144-token
+/// stage-2 step, a third of a 1-token one; `xexp-bench stage-profile`). Three stages compute them once:
+/// - `caption-features`: the stage-1 captions a trial's `align` reads (the first `used` of the preset's set),
+/// - `instruction-features`: the same for stage 2,
+/// - `benchmark-features`: every image of each listed benchmark, one file per benchmark.
+///
+/// Each writes `features.safetensors` (or `<benchmark>.safetensors`): one F32 tensor `[images, grid², width]`,
+/// streamed row by row and read back a batch at a time (`SafeTensors.RowWriter` / `RowReader`), so neither side
+/// holds the set in memory. The files are large (~150 KB per image) and quick to recompute, so these stages are
+/// not served from or pushed to a job cache.
+enum FeatureStages {
+    /// Images per encoder pass (the batch size only changes speed: each image's features are its own rows).
+    static let batch = 16
+
+    /// How many images of a set of `images` a tuning stage reads: a pass of `epochs` at `batch` reads
+    /// `steps × batch` of them when that is less than the set, the whole set otherwise. Less than one epoch
+    /// trains on the first `used` images of the set (in a seeded order), so every trial of a sweep reads the
+    /// same images, whose features one job computes.
+    static func imagesUsed(images: Int, epochs: Double, batch: Int) -> (steps: Int, used: Int) {
+        let steps = max(1, Int((Double(images) * epochs / Double(batch)).rounded(.up)))
+        return (steps, min(images, steps * batch))
+    }
+
+    static func loadEncoder(_ context: StageContext) throws -> VisionEncoder {
+        let checkpoint = try Checkpoint.load(from: try context.upstreamDirectory("vision").appendingPathComponent("encoder.safetensors").path)
+        let config = try JSONDecoder().decode(VisionConfig.self, from: Data(checkpoint.config.utf8))
+        var rng = Philox(seed: 0)  // every weight is overwritten below
+        let encoder = try VisionEncoder(config: config, rng: &rng)
+        for p in encoder.weights.parameters {
+            guard let t = checkpoint.parameters[p.name], t.shape == p.tensor.shape else {
+                throw StageFailure("\(checkpoint.parameters[p.name] == nil ? "no" : "a misshapen") weight \(p.name) in the vision job's encoder.safetensors")
+            }
+            p.tensor.data.update(from: t.data, count: t.count)
+            p.tensor.requiresGrad = false
+        }
+        return encoder
+    }
+
+    /// Features of `count` images (`image(i)` for i in 0..<count) into `url`; the count is metric `metric`.
+    static func write(_ encoder: VisionEncoder, count: Int, image: (Int) -> ImageBuffer, to url: URL, metrics: MetricsLog, metric: String = "images") throws {
+        let c = encoder.config
+        let writer = try SafeTensors.RowWriter(path: url.path, tensor: "features", shape: [count, c.tokens, c.hiddenSize],
+                                               metadata: ["layer": "\(c.featureLayer)"])
+        for first in stride(from: 0, to: count, by: batch) {
+            let images = (first..<min(count, first + batch)).map(image)
+            try writer.append(Autograd.noGrad { encoder.features(StageSupport.imageTensor(images)) })
+        }
+        try writer.finish()
+        // Results only: how long it took is in the job's attempt record, not in its metrics.
+        metrics.emit([(metric, Double(count))])
+    }
+
+    static func runCaptions(_ context: StageContext, metrics: MetricsLog) throws {
+        let s = context.settings
+        let (_, used) = imagesUsed(images: s.preset.captionImages, epochs: try s.double("align_epochs", auto: 1),
+                                   batch: try s.int("align_batch", auto: s.preset.alignBatch))
+        let data = try SyntheticData(seed: s.dataSeed)
+        try write(try loadEncoder(context), count: used, image: { data.captionSample($0).image! }, to: context.file("features.safetensors"), metrics: metrics)
+    }
+
+    static func runInstructions(_ context: StageContext, metrics: MetricsLog) throws {
+        let s = context.settings
+        let (_, used) = imagesUsed(images: s.preset.instructImages, epochs: try s.double("finetune_epochs", auto: 1),
+                                   batch: try s.int("finetune_batch", auto: s.preset.finetuneBatch))
+        let data = try SyntheticData(seed: s.dataSeed)
+        try write(try loadEncoder(context), count: used, image: { data.instructionSample($0).image! }, to: context.file("features.safetensors"), metrics: metrics)
+    }
+
+    static func runBenchmarks(_ context: StageContext, metrics: MetricsLog) throws {
+        let s = context.settings
+        let encoder = try loadEncoder(context)
+        let data = try SyntheticData(seed: s.dataSeed)
+        for name in try benchmarks(s) {
+            let set = data.benchmark(name, size: s.preset.evalSize)
+            try write(encoder, count: set.images.count, image: { set.images[$0] }, to: context.file("\(name.rawValue).safetensors"),
+                      metrics: metrics, metric: "\(name.rawValue)_images")
+        }
+    }
+
+    static func benchmarks(_ s: StageSettings) throws -> [BenchmarkName] {
+        try s.string("benchmarks").split(separator: ",").map { word in
+            let name = word.trimmingCharacters(in: .whitespaces)
+            guard let b = BenchmarkName(rawValue: name) else { throw StageFailure("benchmarks: unknown benchmark \"\(name)\"") }
+            return b
+        }
+    }
+
+    /// The features file a tuning or evaluation job reads from its upstream features job.
+    static func reader(_ context: StageContext, stage: String, file: String = "features.safetensors") throws -> SafeTensors.RowReader {
+        let path = try context.upstreamDirectory(stage).appendingPathComponent(file).path
+        do { return try SafeTensors.RowReader(path: path, tensor: "features") } catch {
+            throw StageFailure("cannot read the \(stage) job's features: \(error)")
+        }
+    }
+}
