@@ -19,14 +19,17 @@
 import PackageDescription
 
 // The engine's own loops (softmax, exp, norms, activations) run on 8-wide AVX2 vectors instead of pairs of SSE ones:
-// 5–9 % off a stage-2 step (`xexp-bench stage-profile`). It asks nothing more of the CPU than OpenBLAS's Haswell
-// kernels already do (OPENBLAS_CORETYPE=Haswell), and it changes no result: Swift never fuses a multiply and an add
-// unless asked, and a smoke sweep's weights, features and predictions are byte-identical with and without it.
+// 5–9 % off a stage-2 step (`Benchmarks/stage_profile.md`). It changes no result: Swift never fuses a multiply and an
+// add unless asked, and a smoke sweep's weights, features and predictions are byte-identical with and without it. It
+// asks of the CPU what OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=Haswell, set by scripts/) already do; `xexp`
+// checks at start and says so on an older CPU. `XEXP_PORTABLE=1 swift build …` builds for any x86-64 CPU.
+// (`#if arch` is the machine that builds: cross-compiling to another architecture needs XEXP_PORTABLE=1.)
 #if arch(x86_64)
-let engineSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let haswellEngine = Context.environment["XEXP_PORTABLE"] != "1"
 #else
-let engineSettings: [SwiftSetting] = []
+let haswellEngine = false
 #endif
+let engineSettings: [SwiftSetting] = haswellEngine ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
 
 let package = Package(
     name: "xexp",
@@ -55,7 +58,8 @@ let package = Package(
                 "XexpModels",
                 "XexpPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: haswellEngine ? [.define("XEXP_HASWELL_ENGINE")] : []
         ),
         .target(
             name: "XexpOrchestration",

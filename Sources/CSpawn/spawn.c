@@ -178,3 +178,12 @@ int xexp_spawn(const char *path, char *const argv[], char *const envp[], const c
 void xexp_stdout_write(const char *text) { fputs(text, stdout); }
 
 int xexp_stdout_failed(void) { return fflush(stdout) != 0 || ferror(stdout) != 0; }
+
+int xexp_cpu_runs_haswell_code(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 1;
+#endif
+}

@@ -22,6 +22,14 @@ public struct XexpCommand: ParsableCommand {
     /// A mistyped subcommand also gets the nearest one ("did you mean 'sweep'?").
     public static func main(_ arguments: [String]? = nil) -> Never {
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        #if XEXP_HASWELL_ENGINE
+        // The engine was compiled for Haswell (Package.swift): on an older x86-64 CPU its first vector loop would die
+        // with "Illegal instruction". Say so before anything runs.
+        if xexp_cpu_runs_haswell_code() == 0 {
+            FileHandle.standardError.write(Data("xexp: this build needs a CPU with AVX2 and FMA (Haswell or later); rebuild it for any x86-64 CPU with XEXP_PORTABLE=1 swift build -c release (and run without OPENBLAS_CORETYPE=Haswell)\n".utf8))
+            Foundation.exit(ExitStatus.failure)
+        }
+        #endif
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

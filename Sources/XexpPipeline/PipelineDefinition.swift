@@ -56,7 +56,9 @@ public struct XmodelPipeline: BuiltinPipeline {
         ("lm", ["llm", "data_seed", "preset", "lm_steps", "lm_batch", "lm_lr", "lm_answer_weight", "lm_focus", "lm_focus_share"]),
         ("caption-features", ["data_seed", "preset", "align_batch", "align_epochs"]),
         ("instruction-features", ["data_seed", "preset", "finetune_batch", "finetune_epochs"]),
-        ("benchmark-features", ["data_seed", "preset", "benchmarks"]),
+        // Every benchmark's images, whatever `benchmarks` lists: a job's id includes its upstream ids, so reading the
+        // list here would give every evaluation job a new id whenever the list changed.
+        ("benchmark-features", ["data_seed", "preset"]),
         ("align", ["projector", "tokens", "seed", "data_seed", "preset", "align_lr", "align_batch", "align_epochs", "warmup_ratio", "weight_decay"]),
         ("finetune", ["seed", "data_seed", "preset", "finetune_lr", "finetune_batch", "finetune_epochs", "warmup_ratio", "weight_decay"]),
         ("eval", ["data_seed", "preset"]),

@@ -57,6 +57,7 @@ public struct TrainingLoop {
             guard loss.isFinite else { throw StageFailure("\(name): loss became \(loss) at step \(i + 1); lower the learning rate") }
             _ = clipGradNorm(optimizer.parameters.map(\.tensor), maxNorm: clipNorm)
             optimizer.step(lrScale: schedule.multiplier(step: i))
+            BufferPool.shared.endStep()  // keep one step's buffers, not every batch length's
             window.append(loss)
             if i >= totalSteps - tail { recent.append(loss) }
             if (i + 1) % logEvery == 0 || i + 1 == totalSteps {

@@ -40,10 +40,14 @@ struct SafeTensorsRowsTests {
 
     @Test func missingRowsAreAnErrorAndLeaveNoFile() throws {
         let path = scratch()
-        let writer = try SafeTensors.RowWriter(path: path, tensor: "features", shape: [4, 3, 2])
-        try writer.append(values(3))
-        #expect(throws: SafeTensorsError.self) { try writer.finish() }
-        #expect(!FileManager.default.fileExists(atPath: path))
+        do {
+            let writer = try SafeTensors.RowWriter(path: path, tensor: "features", shape: [4, 3, 2])
+            try writer.append(values(3))
+            #expect(throws: SafeTensorsError.self) { try writer.finish() }
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+        // The unfinished writer is gone: so is its partial file (a features file can be ~1 GB).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent).isEmpty)
     }
 
     @Test func aTruncatedFileIsRefusedWhenOpened() throws {

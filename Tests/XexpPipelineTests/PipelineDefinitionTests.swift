@@ -72,6 +72,17 @@ struct PipelineDefinitionTests {
         #expect(other.graph.jobs.first { $0.stage == "caption-features" }!.id != captions)  // align_epochs auto (1) here
     }
 
+    /// The benchmark features hold every benchmark, so a spec's `benchmarks` list decides which evaluation jobs
+    /// exist, never their ids: adding MME to a sweep keeps its POPE results.
+    @Test func theBenchmarkListLeavesEvaluationIDsAlone() throws {
+        let all = try plan(#"{"name": "x", "base": {"preset": "paper"}}"#)
+        let some = try plan(#"{"name": "x", "base": {"preset": "paper", "benchmarks": "mme, pope"}}"#)
+        for stage in ["pope", "mme", "benchmark-features"] {
+            #expect(all.graph.trialJobs[0][stage] == some.graph.trialJobs[0][stage], "\(stage)")
+        }
+        #expect(some.graph.trialJobs[0]["gqa"] == nil)
+    }
+
     @Test func lessThanAnEpochReadsTheFirstImagesOfTheSet() {
         #expect(FeatureStages.imagesUsed(images: 24000, epochs: 0.25, batch: 16) == (375, 6000))
         #expect(FeatureStages.imagesUsed(images: 12000, epochs: 0.16, batch: 16) == (120, 1920))

@@ -25,4 +25,7 @@ void xexp_stdout_write(const char *text);
 /// stream's error flag, which Swift cannot read without touching the C global `stdout`.
 int xexp_stdout_failed(void);
 
+/// Nonzero if this CPU runs code built for Haswell (AVX2 and FMA), or if it is not an x86-64 CPU at all.
+int xexp_cpu_runs_haswell_code(void);
+
 #endif

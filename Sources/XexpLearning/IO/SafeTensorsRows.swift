@@ -47,13 +47,26 @@ extension SafeTensors {
             rowsWritten += t.count / rowFloats
         }
 
-        /// Flushes, closes and renames into place; throws if rows are missing.
+        private var finished = false
+
+        /// Flushes, closes and renames into place (one `rename(2)`: an earlier file is replaced atomically); throws if
+        /// rows are missing.
         public func finish() throws {
             guard rowsWritten == shape[0] else { throw SafeTensorsError(path: path, reason: "only \(rowsWritten) of \(shape[0]) rows were written") }
             try handle.synchronize()
             try handle.close()
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+            finished = true
+            guard rename(temporary, path) == 0 else {
+                throw SafeTensorsError(path: path, reason: "cannot rename \(temporary) into place: \(String(cString: strerror(errno)))")
+            }
+        }
+
+        /// A writer dropped unfinished (an error on the way) removes its partial file: it can be ~1 GB.
+        deinit {
+            if !finished {
+                try? handle.close()
+                unlink(temporary)
+            }
         }
     }
 
@@ -94,13 +107,19 @@ extension SafeTensors {
                   let object = try? JSONSerialization.jsonObject(with: Data(header)) as? [String: Any] else {
                 throw fail("the header is not a JSON object (corrupt file?)")
             }
+            func integers(_ value: Any?) -> [Int]? {
+                guard let list = value as? [Any] else { return nil }
+                let ints = list.compactMap { ($0 as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }
+                return ints.count == list.count && ints.allSatisfy({ $0 >= 0 && $0 < 1 << 48 }) ? ints : nil
+            }
             guard let entry = object[name] as? [String: Any], entry["dtype"] as? String == DType.f32.rawValue,
-                  let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), !shape.isEmpty,
-                  let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), offsets.count == 2 else {
+                  let shape = integers(entry["shape"]), !shape.isEmpty, let offsets = integers(entry["data_offsets"]), offsets.count == 2 else {
                 throw fail("no F32 tensor \"\(name)\" with a shape and data offsets")
             }
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] - offsets[0] == shape.reduce(1, *) * 4,
-                  8 + Int(headerLen) + offsets[1] <= fileSize else {
+            let (elements, overflow) = shape.reduce((1, false)) { acc, d in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: d); return (p, acc.1 || o || p >= 1 << 48)
+            }
+            guard !overflow, offsets[1] - offsets[0] == elements * 4, 8 + Int(headerLen) + offsets[1] <= fileSize else {
                 throw fail("tensor \"\(name)\" \(shape) does not fit its data offsets \(offsets) and the file's \(fileSize) bytes (truncated?)")
             }
             return (shape, 8 + Int(headerLen) + offsets[0])
@@ -117,6 +136,7 @@ extension SafeTensors {
                 var done = 0
                 while done < rowBytes {
                     let n = pread(descriptor, UnsafeMutableRawPointer(out.data + k * rowFloats) + done, rowBytes - done, off_t(dataStart + row * rowBytes + done))
+                    if n < 0 && errno == EINTR { continue }
                     guard n > 0 else { throw SafeTensorsError(path: path, reason: "cannot read row \(row): \(n == 0 ? "unexpected end of file" : String(cString: strerror(errno)))") }
                     done += n
                 }

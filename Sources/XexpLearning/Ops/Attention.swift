@@ -88,9 +88,10 @@ public func attention(
         probabilities(unit / heads, unit % heads, into: pp + (keep ? unit : worker) * t * s, output: true)
     }
     guard record else { return y }
+    let keptProbs: Tensor? = keep ? probs : nil  // lives as long as the tape entry; the forward's scratch does not
     return y.record([q, k, v]) { g in
         let pg = g.data
-        let kept = probs.data  // `probs` is captured here, so kept probabilities live as long as the tape entry
+        let kept = keptProbs?.data
         let gq = q.requiresGrad ? q.gradPointer() : nil
         let gk = k.requiresGrad ? k.gradPointer() : nil
         let gv = v.requiresGrad ? v.gradPointer() : nil
@@ -103,8 +104,8 @@ public func attention(
             let (b, kvh) = (unit / kvHeads, unit % kvHeads)
             for h in (kvh * group)..<((kvh + 1) * group) {
                 // The forward's probabilities: kept, or recomputed bit for bit.
-                let p = keep ? kept + (b * heads + h) * t * s : recomputed
-                if !keep { probabilities(b, h, into: p, output: false) }
+                let p = kept.map { $0 + (b * heads + h) * t * s } ?? recomputed
+                if kept == nil { probabilities(b, h, into: p, output: false) }
                 let qOff = b * t * ldq + h * dh
                 let kvOff = b * sMax * ldk + kvh * dh
                 for (i0, i1, kl) in blocks {

@@ -10,7 +10,8 @@ import XexpModels
 /// stage-2 step, a third of a 1-token one; `xexp-bench stage-profile`). Three stages compute them once:
 /// - `caption-features`: the stage-1 captions a trial's `align` reads (the first `used` of the preset's set),
 /// - `instruction-features`: the same for stage 2,
-/// - `benchmark-features`: every image of each listed benchmark, one file per benchmark.
+/// - `benchmark-features`: every image of each of the six benchmarks, one file per benchmark (whichever a spec
+///   lists: the evaluation jobs' ids must not depend on the list).
 ///
 /// Each writes `features.safetensors` (or `<benchmark>.safetensors`): one F32 tensor `[images, grid², width]`,
 /// streamed row by row and read back a batch at a time (`SafeTensors.RowWriter` / `RowReader`), so neither side
@@ -25,8 +26,10 @@ enum FeatureStages {
     /// trains on the first `used` images of the set (in a seeded order), so every trial of a sweep reads the
     /// same images, whose features one job computes.
     static func imagesUsed(images: Int, epochs: Double, batch: Int) -> (steps: Int, used: Int) {
-        let steps = max(1, Int((Double(images) * epochs / Double(batch)).rounded(.up)))
-        return (steps, min(images, steps * batch))
+        // In floating point first: the spec check puts no upper bound on epochs, and `cost` runs this at planning time.
+        let exact = (Double(images) * epochs / Double(batch)).rounded(.up)
+        let steps = exact >= 1e15 ? Int(1e15) : max(1, Int(exact))
+        return (steps, steps >= (images + batch - 1) / batch ? images : steps * batch)
     }
 
     static func loadEncoder(_ context: StageContext) throws -> VisionEncoder {
@@ -78,18 +81,10 @@ enum FeatureStages {
         let s = context.settings
         let encoder = try loadEncoder(context)
         let data = try SyntheticData(seed: s.dataSeed)
-        for name in try benchmarks(s) {
+        for name in BenchmarkName.allCases {
             let set = data.benchmark(name, size: s.preset.evalSize)
             try write(encoder, count: set.images.count, image: { set.images[$0] }, to: context.file("\(name.rawValue).safetensors"),
                       metrics: metrics, metric: "\(name.rawValue)_images")
-        }
-    }
-
-    static func benchmarks(_ s: StageSettings) throws -> [BenchmarkName] {
-        try s.string("benchmarks").split(separator: ",").map { word in
-            let name = word.trimmingCharacters(in: .whitespaces)
-            guard let b = BenchmarkName(rawValue: name) else { throw StageFailure("benchmarks: unknown benchmark \"\(name)\"") }
-            return b
         }
     }
 
