@@ -19,10 +19,10 @@
 import PackageDescription
 
 // The engine's own loops (softmax, exp, norms, activations) run on 8-wide AVX2 vectors instead of pairs of SSE ones:
-// 5–9 % off a stage-2 step (`Benchmarks/stage_profile.md`). It changes no result: Swift never fuses a multiply and an
-// add unless asked, and a smoke sweep's weights, features and predictions are byte-identical with and without it. It
-// asks of the CPU what OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=Haswell, set by scripts/) already do; `xexp`
-// checks at start and says so on an older CPU. `XEXP_PORTABLE=1 swift build …` builds for any x86-64 CPU.
+// 5–9 % off a stage-2 step at 1, 144 and 576 tokens, 1 % at 288 (one thread, `Benchmarks/stage_profile.md`). It
+// changes no result: Swift never fuses a multiply and an add unless asked, and a smoke sweep's weights, features and
+// predictions are byte-identical with and without it. It asks of the CPU what OpenBLAS's Haswell kernels
+// (OPENBLAS_CORETYPE=Haswell, set by scripts/) already do; `xexp` checks at start and says so on an older CPU. `XEXP_PORTABLE=1 swift build …` builds for any x86-64 CPU.
 // (`#if arch` is the machine that builds: cross-compiling to another architecture needs XEXP_PORTABLE=1.)
 #if arch(x86_64)
 let haswellEngine = Context.environment["XEXP_PORTABLE"] != "1"

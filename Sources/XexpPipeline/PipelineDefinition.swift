@@ -79,12 +79,10 @@ public struct XmodelPipeline: BuiltinPipeline {
         case "lm": return 0.025 * number("lm_steps", Double(preset.lmSteps)) * number("lm_batch", Double(preset.lmBatch))
         case "align": return (0.022 + 1.25e-4 * tokens) * Double(preset.captionImages) * number("align_epochs", 1)
         case "finetune": return (0.03 + 1.3e-4 * tokens) * Double(preset.instructImages) * number("finetune_epochs", 1)
-        case "caption-features":
-            return 0.0125 * Double(FeatureStages.imagesUsed(images: preset.captionImages, epochs: number("align_epochs", 1),
-                                                             batch: Int(number("align_batch", Double(preset.alignBatch)))).used)
-        case "instruction-features":
-            return 0.0125 * Double(FeatureStages.imagesUsed(images: preset.instructImages, epochs: number("finetune_epochs", 1),
-                                                             batch: Int(number("finetune_batch", Double(preset.finetuneBatch)))).used)
+        case "caption-features", "instruction-features":
+            let set = FeatureStages.TuningSet(rawValue: stage)!
+            return 0.0125 * Double(FeatureStages.imagesUsed(images: set.images(preset), epochs: number(set.epochsParameter, 1),
+                                                             batch: Int(number(set.batchParameter, Double(set.batch(preset))))).used)
         case "benchmark-features": return 0.0125 * 6 * Double(preset.evalSize)
         case "latency": return (0.01 + 2e-5 * tokens) * Double(preset.latencyQuestions)
         default: return (0.01 + 2e-5 * tokens) * Double(preset.evalSize)  // one benchmark

@@ -13,8 +13,8 @@ public enum PipelineRunner {
         switch context.stage {
         case "vision": try PretrainStages.runVision(context, metrics: metrics)
         case "lm": try PretrainStages.runLM(context, metrics: metrics)
-        case "caption-features": try FeatureStages.runCaptions(context, metrics: metrics)
-        case "instruction-features": try FeatureStages.runInstructions(context, metrics: metrics)
+        case "caption-features": try FeatureStages.runTuningSet(.captions, context, metrics: metrics)
+        case "instruction-features": try FeatureStages.runTuningSet(.instructions, context, metrics: metrics)
         case "benchmark-features": try FeatureStages.runBenchmarks(context, metrics: metrics)
         case "align": try TuningStages.runAlign(context, metrics: metrics)
         case "finetune": try TuningStages.runFinetune(context, metrics: metrics)

@@ -145,13 +145,21 @@ public enum SafeTensors {
 
     /// Serialises entries (in the given order) and metadata.
     public static func serialize(_ entries: [(String, Entry)], metadata: [String: String] = [:]) throws -> Data {
+        var out = try header(entries.map { ($0.0, $0.1.dtype, $0.1.shape) }, metadata: metadata)
+        for (_, e) in entries { out.append(e.bytes) }
+        return out
+    }
+
+    /// The 8-byte length and the JSON header of tensors laid out in the given order: everything before their data.
+    static func header(_ tensors: [(name: String, dtype: DType, shape: [Int])], metadata: [String: String]) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
-        for (name, e) in entries {
+        for (name, dtype, shape) in tensors {
             precondition(header[name] == nil, "safetensors: duplicate tensor name \(name)")
-            header[name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]] as [String: Any]
-            offset += e.bytes.count
+            let bytes = shape.reduce(1, *) * dtype.size
+            header[name] = ["dtype": dtype.rawValue, "shape": shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            offset += bytes
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
@@ -159,7 +167,6 @@ public enum SafeTensors {
         var out = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(json)
-        for (_, e) in entries { out.append(e.bytes) }
         return out
     }
 

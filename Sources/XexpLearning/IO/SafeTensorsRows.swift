@@ -17,6 +17,7 @@ extension SafeTensors {
         let temporary: String
         let handle: FileHandle
         public private(set) var rowsWritten = 0
+        private var finished = false
 
         public init(path: String, tensor name: String, shape: [Int], metadata: [String: String] = [:]) throws {
             precondition(!shape.isEmpty, "a row file needs a leading row dimension")
@@ -24,14 +25,7 @@ extension SafeTensors {
             self.shape = shape
             rowFloats = shape.dropFirst().reduce(1, *)
             temporary = path + ".partial"
-            let bytes = shape.reduce(1, *) * 4
-            var header: [String: Any] = [name: ["dtype": DType.f32.rawValue, "shape": shape, "data_offsets": [0, bytes]] as [String: Any]]
-            if !metadata.isEmpty { header["__metadata__"] = metadata }
-            var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-            while json.count % 8 != 0 { json.append(0x20) }
-            var prefix = Data()
-            withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
-            prefix.append(json)
+            let prefix = try SafeTensors.header([(name, .f32, shape)], metadata: metadata)
             guard FileManager.default.createFile(atPath: temporary, contents: prefix), let handle = FileHandle(forWritingAtPath: temporary) else {
                 throw SafeTensorsError(path: path, reason: "cannot create \(temporary)")
             }
@@ -46,8 +40,6 @@ extension SafeTensors {
             try handle.write(contentsOf: Data(bytesNoCopy: t.data, count: t.count * 4, deallocator: .none))
             rowsWritten += t.count / rowFloats
         }
-
-        private var finished = false
 
         /// Flushes, closes and renames into place (one `rename(2)`: an earlier file is replaced atomically); throws if
         /// rows are missing.

@@ -97,10 +97,11 @@ public func attention(
         let gv = v.requiresGrad ? v.gradPointer() : nil
         // One unit per (batch, kv head) so the heads sharing a kv head accumulate dK/dV on one worker.
         let workers = Parallel.workers(for: bsz * kvHeads)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * 2 * t * s)  // recomputed P and dS per worker
+        let perWorker = (kept == nil ? 2 : 1) * t * s  // dS, and the recomputed P when none was kept
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
         defer { scratch.deallocate() }
         Parallel.forEach(bsz * kvHeads, workers: workers) { unit, worker in
-            let recomputed = scratch + worker * 2 * t * s, ds = recomputed + t * s
+            let ds = scratch + worker * perWorker, recomputed = ds + t * s
             let (b, kvh) = (unit / kvHeads, unit % kvHeads)
             for h in (kvh * group)..<((kvh + 1) * group) {
                 // The forward's probabilities: kept, or recomputed bit for bit.

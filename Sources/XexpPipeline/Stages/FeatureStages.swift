@@ -61,20 +61,31 @@ enum FeatureStages {
         metrics.emit([(metric, Double(count))])
     }
 
-    static func runCaptions(_ context: StageContext, metrics: MetricsLog) throws {
-        let s = context.settings
-        let (_, used) = imagesUsed(images: s.preset.captionImages, epochs: try s.double("align_epochs", auto: 1),
-                                   batch: try s.int("align_batch", auto: s.preset.alignBatch))
-        let data = try SyntheticData(seed: s.dataSeed)
-        try write(try loadEncoder(context), count: used, image: { data.captionSample($0).image! }, to: context.file("features.safetensors"), metrics: metrics)
+    /// Stage 1's captions or stage 2's instructions: the image set a tuning stage reads, and the parameters that say
+    /// how much of it (its features job reads exactly these).
+    enum TuningSet: String {
+        case captions = "caption-features", instructions = "instruction-features"
+
+        /// The tuning stage that reads the set; its parameters are named after it (`align_epochs`, `finetune_batch`, …).
+        var stage: String { self == .captions ? "align" : "finetune" }
+        var epochsParameter: String { stage + "_epochs" }
+        var batchParameter: String { stage + "_batch" }
+        func images(_ p: Preset) -> Int { self == .captions ? p.captionImages : p.instructImages }
+        func batch(_ p: Preset) -> Int { self == .captions ? p.alignBatch : p.finetuneBatch }
+        func learningRate(_ p: Preset) -> Double { self == .captions ? p.alignLR : p.finetuneLR }
+        func sample(_ data: SyntheticData, _ i: Int) -> Sample { self == .captions ? data.captionSample(i) : data.instructionSample(i) }
+
+        /// Steps and images used under `settings` (a worker's `--set` values, `auto` → the preset's).
+        func used(_ s: StageSettings) throws -> (steps: Int, used: Int) {
+            imagesUsed(images: images(s.preset), epochs: try s.double(epochsParameter, auto: 1), batch: try s.int(batchParameter, auto: batch(s.preset)))
+        }
     }
 
-    static func runInstructions(_ context: StageContext, metrics: MetricsLog) throws {
+    static func runTuningSet(_ set: TuningSet, _ context: StageContext, metrics: MetricsLog) throws {
         let s = context.settings
-        let (_, used) = imagesUsed(images: s.preset.instructImages, epochs: try s.double("finetune_epochs", auto: 1),
-                                   batch: try s.int("finetune_batch", auto: s.preset.finetuneBatch))
         let data = try SyntheticData(seed: s.dataSeed)
-        try write(try loadEncoder(context), count: used, image: { data.instructionSample($0).image! }, to: context.file("features.safetensors"), metrics: metrics)
+        try write(try loadEncoder(context), count: try set.used(s).used, image: { set.sample(data, $0).image! },
+                  to: context.file("features.safetensors"), metrics: metrics)
     }
 
     static func runBenchmarks(_ context: StageContext, metrics: MetricsLog) throws {
@@ -88,11 +99,16 @@ enum FeatureStages {
         }
     }
 
-    /// The features file a tuning or evaluation job reads from its upstream features job.
-    static func reader(_ context: StageContext, stage: String, file: String = "features.safetensors") throws -> SafeTensors.RowReader {
+    /// The features file a tuning or evaluation job reads from its upstream features job, checked to hold `shape`.
+    static func reader(_ context: StageContext, stage: String, file: String = "features.safetensors", shape: [Int]) throws -> SafeTensors.RowReader {
         let path = try context.upstreamDirectory(stage).appendingPathComponent(file).path
-        do { return try SafeTensors.RowReader(path: path, tensor: "features") } catch {
+        let reader: SafeTensors.RowReader
+        do { reader = try SafeTensors.RowReader(path: path, tensor: "features") } catch {
             throw StageFailure("cannot read the \(stage) job's features: \(error)")
         }
+        guard reader.shape == shape else {
+            throw StageFailure("\(path) holds features \(reader.shape), but \(context.stage) needs \(shape)")
+        }
+        return reader
     }
 }

@@ -19,34 +19,28 @@ enum TuningStages {
         try model.restore(encoder.parameters, components: [.visionEncoder])
         try model.restore(lm.parameters, components: [.languageModel])
         model.prepare(for: .alignment)
-        try train(model, context: context, metrics: metrics, stage: "align", images: s.preset.captionImages,
-                  features: try FeatureStages.reader(context, stage: "caption-features"), sample: { data, i in data.captionSample(i) },
-                  lr: try s.double("align_lr", auto: s.preset.alignLR), batch: try s.int("align_batch", auto: s.preset.alignBatch),
-                  epochs: try s.double("align_epochs", auto: 1))
+        try train(model, context: context, metrics: metrics, set: .captions)
     }
 
     static func runFinetune(_ context: StageContext, metrics: MetricsLog) throws {
-        let s = context.settings
         let (model, _) = try VLM.load(from: try context.upstreamDirectory("align").appendingPathComponent("model.safetensors").path)
         model.prepare(for: .instruction)
-        try train(model, context: context, metrics: metrics, stage: "finetune", images: s.preset.instructImages,
-                  features: try FeatureStages.reader(context, stage: "instruction-features"), sample: { data, i in data.instructionSample(i) },
-                  lr: try s.double("finetune_lr", auto: s.preset.finetuneLR), batch: try s.int("finetune_batch", auto: s.preset.finetuneBatch),
-                  epochs: try s.double("finetune_epochs", auto: 1))
+        try train(model, context: context, metrics: metrics, set: .instructions)
     }
 
-    /// `epochs` passes over a set of `images` samples (less than one: a pass over its first `steps × batch`), AdamW
-    /// on the trainable parts, cosine schedule with warm-up. The frozen encoder's features come from `features`,
-    /// computed once per sweep by the upstream features job.
-    static func train(_ model: VLM, context: StageContext, metrics: MetricsLog, stage: String, images: Int, features: SafeTensors.RowReader,
-                      sample: (SyntheticData, Int) -> Sample, lr: Double, batch: Int, epochs: Double) throws {
+    /// The stage's epochs over `set` (less than one: a pass over its first `steps × batch` samples), AdamW on the
+    /// trainable parts, cosine schedule with warm-up. The frozen encoder's features come from the upstream features
+    /// job, computed once per sweep.
+    static func train(_ model: VLM, context: StageContext, metrics: MetricsLog, set: FeatureStages.TuningSet) throws {
         let s = context.settings
+        let stage = set.stage
+        let lr = try s.double(stage + "_lr", auto: set.learningRate(s.preset))
         let data = try SyntheticData(seed: s.dataSeed)
-        let (steps, used) = FeatureStages.imagesUsed(images: images, epochs: epochs, batch: batch)
+        let batch = try s.int(set.batchParameter, auto: set.batch(s.preset))
+        let (steps, used) = try set.used(s)
         let v = model.config.visionConfig
-        guard features.shape == [used, v.tokens, v.hiddenSize] else {
-            throw StageFailure("\(features.path) holds features \(features.shape), but \(stage) needs [\(used), \(v.tokens), \(v.hiddenSize)]")
-        }
+        let features = try FeatureStages.reader(context, stage: set.rawValue, shape: [used, v.tokens, v.hiddenSize])
+        let sample = set.sample
         let optimizer = AdamW(groups: [ParameterGroup(model.trainableParameters, learningRate: lr,
                                                       weightDecay: try s.double("weight_decay", auto: 0))])
         let loop = TrainingLoop(name: stage, totalSteps: steps, optimizer: optimizer, warmupRatio: try s.double("warmup_ratio", auto: 0.03),
