@@ -76,6 +76,13 @@ extension Tensor {
             precondition(count == 1, "backward() without a gradient needs a one-element tensor, shape is \(shape)")
             seed = Tensor.filled(shape, value: 1)
         }
+        let g = gradPointer()
+        for i in 0..<count { g[i] += seed.data[i] }
+        propagate()
+    }
+
+    /// Runs the tape's backward closures from this tensor, whose `grad` is set: the walk of ``backward(gradient:)``.
+    func propagate() {
         // Iterative DFS for a reverse topological order (recursion could overflow on deep graphs).
         var order: [Tensor] = []
         var visited = Set<ObjectIdentifier>()
@@ -90,14 +97,46 @@ extension Tensor {
                 }
             }
         }
-        let g = gradPointer()
-        for i in 0..<count { g[i] += seed.data[i] }
         for t in order.reversed() {
             guard let node = t.node else { continue }
             if let g = t.grad { node.backward(g) }
             // Free the intermediate gradient and break the graph: this tape is used once.
             t.grad = nil
             t.node = nil
+        }
+    }
+}
+
+extension Autograd {
+    /// `body(input)` with only `input` kept for the backward pass: the forward runs without a tape, and backward runs
+    /// `body` again on the same input with the tape on and back-propagates through that. A training step then holds one
+    /// block's activations at a time instead of every block's, for one more forward pass of `body`.
+    ///
+    /// The same bits as `body(input)` taped, under two conditions the decoder's blocks meet: `body` is a pure
+    /// function of `input` and `parameters` (no randomness, no state), and nothing but `body` reads `input`, so its
+    /// gradient starts out empty here and in the taped graph alike. The replayed tape is the same ops in the same
+    /// order, every tensor inside it gets its gradient contributions in the same order, and the output's gradient is
+    /// handed over as is (not added to a zero buffer, which would turn -0 into +0).
+    public static func recomputing(_ input: Tensor, parameters: [Tensor], _ body: @escaping (Tensor) -> Tensor) -> Tensor {
+        let inputs = [input] + parameters
+        guard isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return body(input) }
+        let output = noGrad { body(input) }
+        return output.record(inputs) { gradient in
+            let x = Tensor(shape: input.shape, storage: input.storage, requiresGrad: input.requiresGrad)
+            let saved = isEnabled
+            isEnabled = true
+            defer { isEnabled = saved }
+            let replayed = body(x)
+            guard replayed.requiresGrad else { return }
+            replayed.grad = gradient
+            replayed.propagate()
+            guard let g = x.grad else { return }
+            if let existing = input.grad {
+                let e = existing.data
+                for i in 0..<existing.count { e[i] += g.data[i] }
+            } else {
+                input.grad = g
+            }
         }
     }
 }

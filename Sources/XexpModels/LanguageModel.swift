@@ -100,6 +100,7 @@ public final class LanguageModel {
     /// One block's tensors, looked up once.
     private struct Layer {
         let inputNorm, q, k, v, o, postNorm, gate, up, down: Tensor
+        var all: [Tensor] { [inputNorm, q, k, v, o, postNorm, gate, up, down] }
     }
 
     public init(config: LLMConfig, rng: inout Philox) throws {
@@ -137,26 +138,40 @@ public final class LanguageModel {
         if let cache { precondition(cache.count == layers.count, "one KV cache per layer (\(layers.count)), got \(cache.count)") }
         let t = x.shape[1]
         let offset = cache?.first?.length ?? 0
+        // Training without a cache may keep only each block's input and recompute the rest in backward: same bits,
+        // a fraction of the memory (ActivationMemory).
+        let recompute = cache == nil && Autograd.isEnabled && ActivationMemory.recomputesBlocks(batch: x.shape[0], length: t, config: c)
         var h = x
         for (l, layer) in layers.enumerated() {
-            let n = rmsNorm(h, weight: layer.inputNorm, eps: c.rmsNormEps)
-            let q = rope(linear(n, weight: layer.q), heads: c.numAttentionHeads, positionOffset: offset, base: c.ropeTheta)
-            let k = rope(linear(n, weight: layer.k), heads: c.numKeyValueHeads, positionOffset: offset, base: c.ropeTheta)
-            let v = linear(n, weight: layer.v)
-            let a: Tensor
-            if let kv = cache?[l] {
-                kv.append(keys: k, values: v)
-                a = attention(q: q, k: kv.keys, v: kv.values, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads,
-                              mask: AttentionMask(causal: true, keyPadding: keyPadding, queryOffset: kv.length - t), keyLength: kv.length)
+            if recompute {
+                h = Autograd.recomputing(h, parameters: layer.all) { [self] in block($0, layer, keyPadding: keyPadding, cache: nil, offset: 0) }
             } else {
-                a = attention(q: q, k: k, v: v, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads,
-                              mask: AttentionMask(causal: true, keyPadding: keyPadding))
+                h = block(h, layer, keyPadding: keyPadding, cache: cache?[l], offset: offset)
             }
-            h = h + linear(a, weight: layer.o)
-            let m = rmsNorm(h, weight: layer.postNorm, eps: c.rmsNormEps)
-            h = h + linear(swiglu(gate: linear(m, weight: layer.gate), up: linear(m, weight: layer.up)), weight: layer.down)
         }
         return rmsNorm(h, weight: weights["model.norm.weight"], eps: c.rmsNormEps)
+    }
+
+    /// One decoder block: pre-norm attention and SwiGLU MLP, each added to the residual stream.
+    private func block(_ h: Tensor, _ layer: Layer, keyPadding: [Bool]?, cache kv: KVCache?, offset: Int) -> Tensor {
+        let c = config
+        let t = h.shape[1]
+        let n = rmsNorm(h, weight: layer.inputNorm, eps: c.rmsNormEps)
+        let q = rope(linear(n, weight: layer.q), heads: c.numAttentionHeads, positionOffset: offset, base: c.ropeTheta)
+        let k = rope(linear(n, weight: layer.k), heads: c.numKeyValueHeads, positionOffset: offset, base: c.ropeTheta)
+        let v = linear(n, weight: layer.v)
+        let a: Tensor
+        if let kv {
+            kv.append(keys: k, values: v)
+            a = attention(q: q, k: kv.keys, v: kv.values, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads,
+                          mask: AttentionMask(causal: true, keyPadding: keyPadding, queryOffset: kv.length - t), keyLength: kv.length)
+        } else {
+            a = attention(q: q, k: k, v: v, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads,
+                          mask: AttentionMask(causal: true, keyPadding: keyPadding))
+        }
+        let h = h + linear(a, weight: layer.o)
+        let m = rmsNorm(h, weight: layer.postNorm, eps: c.rmsNormEps)
+        return h + linear(swiglu(gate: linear(m, weight: layer.gate), up: linear(m, weight: layer.up)), weight: layer.down)
     }
 
     /// Vocabulary logits `[…, V]` of hidden states `[…, W]` (`lm_head`, untied).

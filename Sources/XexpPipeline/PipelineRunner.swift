@@ -1,6 +1,7 @@
 import Foundation
 import XexpData
 import XexpLearning
+import XexpModels
 
 /// Runs one built-in stage in this process (`xexp worker STAGE …`): the entry point the job commands call.
 public enum PipelineRunner {
@@ -8,6 +9,7 @@ public enum PipelineRunner {
 
     public static func run(_ context: StageContext) throws {
         BLAS.threadCount = context.threads
+        ActivationMemory.policy = context.activations
         try FileManager.default.createDirectory(at: context.jobDirectory, withIntermediateDirectories: true)
         let metrics = MetricsLog(jobDirectory: context.jobDirectory)
         switch context.stage {

@@ -1,5 +1,6 @@
 import Foundation
 import XexpLearning
+import XexpModels
 
 /// Everything a worker stage gets from its command line: where to write, where its upstream jobs wrote, and the
 /// parameters it reads (exactly those in its job identity).
@@ -10,6 +11,8 @@ public struct StageContext: Sendable {
     public var settings: StageSettings
     /// BLAS threads for this process, as the scheduler set them (so concurrent jobs add up to the cores).
     public var threads: Int
+    /// Whether training keeps the decoder's activations or recomputes them (`XEXP_ACTIVATIONS`; never changes bits).
+    public var activations: ActivationMemory.Policy
 
     public init(stage: String, jobDirectory: URL, upstream: [String: URL], parameters: [String: String]) throws {
         self.stage = stage
@@ -18,6 +21,10 @@ public struct StageContext: Sendable {
         self.settings = try StageSettings(parameters)
         let env = ProcessInfo.processInfo.environment
         threads = max(1, Int(env["XEXP_THREADS"] ?? env["OPENBLAS_NUM_THREADS"] ?? "") ?? 1)
+        guard let activations = ActivationMemory.configure(environment: env, threads: threads) else {
+            throw StageFailure("XEXP_ACTIVATIONS=\(env["XEXP_ACTIVATIONS"] ?? "") is not keep, recompute or auto; unset it for auto (recompute only where memory per job is short)")
+        }
+        self.activations = activations
     }
 
     public func upstreamDirectory(_ stage: String) throws -> URL {

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import XexpLearning
+@testable import XexpModels
+
+/// Recomputing the decoder's blocks in backward is a memory choice made per machine (`XEXP_ACTIVATIONS`), outside
+/// every job's identity, so it must not change a bit of a training step: the logits, the loss, and every gradient.
+struct ActivationMemoryTests {
+    /// One training step of a 3-block decoder on a right-padded batch; the logits, loss and gradients it produces, and
+    /// how many tape nodes its loss hangs from (recomputation records one node per block instead of the block's ops).
+    /// `frozen`: the decoder's weights take no gradient and the inputs do (stage 1: only the projector trains).
+    func step(_ policy: ActivationMemory.Policy, frozen: Bool) throws -> (values: [[Float]], tapeNodes: Int) {
+        let saved = ActivationMemory.policy
+        ActivationMemory.policy = policy
+        defer { ActivationMemory.policy = saved }
+        let config = LLMConfig(vocabSize: 40, hiddenSize: 32, intermediateSize: 48, numHiddenLayers: 3, numAttentionHeads: 4,
+                               numKeyValueHeads: 2, initializerRange: 0.2)
+        var rng = Philox(seed: 11)
+        let model = try LanguageModel(config: config, rng: &rng)
+        if frozen { for p in model.weights.parameters { p.tensor.requiresGrad = false } }
+        let (batch, length) = (3, 21)
+        let ids = (0..<(batch * length)).map { Int32(($0 * 7 + $0 / length) % 40) }
+        let valid = (0..<(batch * length)).map { $0 % length < length - ($0 / length) * 5 }  // padded by 0, 5 and 10
+        let input = Tensor.randn([batch, length, 32], std: 0.5, rng: &rng, requiresGrad: true)
+        let x = frozen ? input : model.embed(ids, shape: [batch, length]) + input
+        let logits = model(x, keyPadding: valid)
+        let targets = (0..<(batch * length)).map { valid[$0] ? Int32(($0 * 5) % 40) : -100 }
+        let loss = crossEntropy(logits: logits.reshaped([batch * length, 40]), targets: targets)
+        let nodes = tapeNodes(loss)
+        loss.backward()
+        let trained = frozen ? [] : model.weights.parameters.map { $0.tensor.grad!.values }
+        return ([logits.values, [loss.item], input.grad!.values] + trained, nodes)
+    }
+
+    func tapeNodes(_ root: Tensor) -> Int {
+        var seen = Set<ObjectIdentifier>(), stack = [root]
+        while let t = stack.popLast() {
+            guard let node = t.node, seen.insert(ObjectIdentifier(t)).inserted else { continue }
+            stack.append(contentsOf: node.inputs)
+        }
+        return seen.count
+    }
+
+    @Test("a decoder training step gives the same bits whether its blocks keep or recompute their activations",
+          arguments: [false, true])
+    func sameBits(frozen: Bool) throws {
+        let kept = try step(.keep, frozen: frozen), recomputed = try step(.recompute, frozen: frozen)
+        // The recomputing step really recorded less: one node per block, not the block's dozen ops.
+        #expect(recomputed.tapeNodes + 3 * 10 <= kept.tapeNodes, "tape nodes: kept \(kept.tapeNodes), recomputed \(recomputed.tapeNodes)")
+        #expect(kept.values.count == recomputed.values.count)
+        for (i, (a, b)) in zip(kept.values, recomputed.values).enumerated() {
+            let firstDifference = a.indices.first { a[$0].bitPattern != b[$0].bitPattern }
+            #expect(a.count == b.count && firstDifference == nil,
+                    "output/gradient \(i) differs from element \(firstDifference ?? 0): \(firstDifference.map { "\(a[$0]) vs \(b[$0])" } ?? "")")
+        }
+    }
+
+    @Test("a budget recomputes exactly when the blocks' estimated activations exceed it")
+    func budget() throws {
+        let config = try LLMRegistry.config(named: "mini-llama3")
+        let bytes = ActivationMemory.keptBytes(batch: 32, length: 250, config: config)
+        let saved = ActivationMemory.policy
+        defer { ActivationMemory.policy = saved }
+        ActivationMemory.policy = .budget(bytes)
+        #expect(!ActivationMemory.recomputesBlocks(batch: 32, length: 250, config: config))
+        #expect(ActivationMemory.recomputesBlocks(batch: 33, length: 250, config: config))
+    }
+
+    @Test("XEXP_ACTIVATIONS names keep, recompute or auto (512 MiB or a quarter of the job's memory share); nothing else")
+    func environment() throws {
+        #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "keep"], threads: 1) == .keep)
+        #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "recompute"], threads: 1) == .recompute)
+        let memory = Double(ProcessInfo.processInfo.physicalMemory), cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let ceiling = ActivationMemory.autoCeiling
+        #expect(ActivationMemory.configure(environment: [:], threads: 1) == .budget(min(ceiling, Int(memory / cores / 4))))
+        #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "auto"], threads: Int(cores)) == .budget(min(ceiling, Int(memory / 4))))
+        #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "fast"], threads: 1) == nil)
+    }
+}
