@@ -5,7 +5,8 @@
 /// safetensors checkpoints. It knows nothing of SQLite, scheduling or the command line.
 ///
 /// ## Where things are
-/// - `Tensor.swift`, `Autograd.swift` — the tensor and the tape (``Tensor/backward(gradient:)``, ``Autograd/noGrad(_:)``)
+/// - `Tensor.swift`, `Autograd.swift` — the tensor and the tape (``Tensor/backward(gradient:)``, ``Autograd/noGrad(_:)``,
+///   ``Autograd/recomputing(_:parameters:_:)`` for activations recomputed in backward with the same bits)
 /// - `GEMM.swift` — the single `cblas_sgemm` call site, its profiler, and the process thread knob ``BLAS/threadCount``
 /// - `Ops/` — one file per family: `Linear` (matmul, linear, conv1x1), `Attention`, `RoPE`, `Normalization`
 ///   (RMSNorm, LayerNorm, channel LayerNorm, softmax), `Activations` (ReLU, SiLU, GELU, Mish, Hardswish,
