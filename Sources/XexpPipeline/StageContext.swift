@@ -21,7 +21,8 @@ public struct StageContext: Sendable {
         self.settings = try StageSettings(parameters)
         let env = ProcessInfo.processInfo.environment
         threads = max(1, Int(env["XEXP_THREADS"] ?? env["OPENBLAS_NUM_THREADS"] ?? "") ?? 1)
-        guard let activations = ActivationMemory.configure(environment: env, threads: threads) else {
+        // The LM's pretraining recomputes by default: short sequences make it cheap (ActivationMemory.configure).
+        guard let activations = ActivationMemory.configure(environment: env, threads: threads, cheap: stage == "lm") else {
             throw StageFailure("XEXP_ACTIVATIONS=\(env["XEXP_ACTIVATIONS"] ?? "") is not keep, recompute or auto; unset it for auto (recompute only where memory per job is short)")
         }
         self.activations = activations

@@ -66,14 +66,16 @@ struct ActivationMemoryTests {
         #expect(ActivationMemory.recomputesBlocks(batch: 33, length: 250, config: config))
     }
 
-    @Test("XEXP_ACTIVATIONS names keep, recompute or auto (512 MiB or a quarter of the job's memory share); nothing else")
+    @Test("XEXP_ACTIVATIONS names keep, recompute or auto (recompute where cheap, else a quarter of the job's memory share)")
     func environment() throws {
-        #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "keep"], threads: 1) == .keep)
-        #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "recompute"], threads: 1) == .recompute)
+        for cheap in [false, true] {
+            #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "keep"], threads: 1, cheap: cheap) == .keep)
+            #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "recompute"], threads: 1, cheap: cheap) == .recompute)
+            #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "fast"], threads: 1, cheap: cheap) == nil)
+        }
         let memory = Double(ProcessInfo.processInfo.physicalMemory), cores = Double(ProcessInfo.processInfo.activeProcessorCount)
-        let ceiling = ActivationMemory.autoCeiling
-        #expect(ActivationMemory.configure(environment: [:], threads: 1) == .budget(min(ceiling, Int(memory / cores / 4))))
-        #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "auto"], threads: Int(cores)) == .budget(min(ceiling, Int(memory / 4))))
-        #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "fast"], threads: 1) == nil)
+        #expect(ActivationMemory.configure(environment: [:], threads: 1, cheap: false) == .budget(Int(memory / cores / 4)))
+        #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "auto"], threads: Int(cores), cheap: false) == .budget(Int(memory / 4)))
+        #expect(ActivationMemory.configure(environment: [:], threads: 1, cheap: true) == .recompute)
     }
 }
