@@ -113,8 +113,8 @@ extension Autograd {
     /// block's activations at a time instead of every block's, for one more forward pass of `body`.
     ///
     /// The same bits as `body(input)` taped, under two conditions the decoder's blocks meet: `body` is a pure
-    /// function of `input` and `parameters` (no randomness, no state), and nothing but `body` reads `input`, so its
-    /// gradient starts out empty here and in the taped graph alike. The replayed tape is the same ops in the same
+    /// function of `input` and `parameters` (no randomness, no state), and no other consumer of `input` adds to its
+    /// gradient while this node's backward runs (the taped pass could interleave their contributions). The replayed tape is the same ops in the same
     /// order, every tensor inside it gets its gradient contributions in the same order, and the output's gradient is
     /// handed over as is (not added to a zero buffer, which would turn -0 into +0).
     public static func recomputing(_ input: Tensor, parameters: [Tensor], _ body: @escaping (Tensor) -> Tensor) -> Tensor {
@@ -127,16 +127,13 @@ extension Autograd {
             isEnabled = true
             defer { isEnabled = saved }
             let replayed = body(x)
-            guard replayed.requiresGrad else { return }
+            precondition(replayed.requiresGrad, "recomputing: the replayed pass records no tape; requiresGrad changed between forward and backward")
+            // The replay accumulates into the input's own gradient buffer (if it has one), in the order and with the
+            // GEMM beta the taped pass would use, so even a gradient already there ends with the same bits.
+            x.grad = input.grad
             replayed.grad = gradient
             replayed.propagate()
-            guard let g = x.grad else { return }
-            if let existing = input.grad {
-                let e = existing.data
-                for i in 0..<existing.count { e[i] += g.data[i] }
-            } else {
-                input.grad = g
-            }
+            input.grad = x.grad
         }
     }
 }

@@ -27,7 +27,8 @@ public enum ActivationMemory {
     /// next step's batch length asks for other sizes. Measured, 20 steps at the `paper` batch of 32 on one thread:
     /// recomputing saves 0.77 GB on `mini-xmodel-lm` and 1.15 GB on `mini-llama3` (README, Memory).
     public static func keptBytes(batch: Int, length: Int, config c: LLMConfig) -> Int {
-        let probabilities = batch * c.numAttentionHeads * length * length <= 16 << 20 ? c.numAttentionHeads * length : 0
+        let kept = batch * c.numAttentionHeads * length * length <= AttentionMemory.keptProbabilityFloats
+        let probabilities = kept ? c.numAttentionHeads * length : 0
         let perTokenPerBlock = 8 * c.hiddenSize + 4 * c.kvWidth + 3 * c.intermediateSize + probabilities
         return 2 * 4 * batch * length * c.numHiddenLayers * perTokenPerBlock
     }
@@ -58,10 +59,35 @@ public enum ActivationMemory {
         case "auto", "":
             if cheap { return .recompute }
             let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-            let share = Double(ProcessInfo.processInfo.physicalMemory) * Double(min(max(1, threads), cores)) / Double(cores)
+            let share = Double(memoryLimit(environment: environment)) * Double(min(max(1, threads), cores)) / Double(cores)
             return .budget(Int(share / 4))
         default:
             return nil
+        }
+    }
+
+    /// The memory this process's jobs may use: physical memory, or less where a container's cgroup (v2
+    /// `memory.max`) or a Slurm allocation (`SLURM_MEM_PER_NODE`, or `SLURM_MEM_PER_CPU` × `SLURM_CPUS_PER_TASK`, in
+    /// MB) says so — a Slurm job sees the whole node's memory but is killed past its `--mem`.
+    static func memoryLimit(environment: [String: String], cgroupFile: String = "/sys/fs/cgroup/memory.max") -> UInt64 {
+        var limit = ProcessInfo.processInfo.physicalMemory
+        if let text = try? String(contentsOfFile: cgroupFile, encoding: .utf8),
+           let bytes = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) { limit = min(limit, bytes) }
+        let mb: UInt64 = 1 << 20
+        if let perNode = environment["SLURM_MEM_PER_NODE"].flatMap(UInt64.init), perNode > 0 { limit = min(limit, perNode * mb) }
+        if let perCPU = environment["SLURM_MEM_PER_CPU"].flatMap(UInt64.init), perCPU > 0 {
+            let cpus = environment["SLURM_CPUS_PER_TASK"].flatMap(UInt64.init) ?? 1
+            limit = min(limit, perCPU * max(1, cpus) * mb)
+        }
+        return limit
+    }
+
+    /// What the worker says on stderr about its choice (the job's `stderr.log` keeps it with the attempt).
+    public static func describe(_ policy: Policy) -> String {
+        switch policy {
+        case .keep: return "keep"
+        case .recompute: return "recompute"
+        case .budget(let bytes): return "recompute past \(bytes >> 20) MiB of block activations per pass"
         }
     }
 }

@@ -10,6 +10,7 @@ public enum PipelineRunner {
     public static func run(_ context: StageContext) throws {
         BLAS.threadCount = context.threads
         ActivationMemory.policy = context.activations
+        FileHandle.standardError.write(Data("\(context.stage): activations: \(ActivationMemory.describe(context.activations))\n".utf8))
         try FileManager.default.createDirectory(at: context.jobDirectory, withIntermediateDirectories: true)
         let metrics = MetricsLog(jobDirectory: context.jobDirectory)
         switch context.stage {

@@ -21,6 +21,9 @@ struct ActivationsWorkerTests {
         let (recomputed, recomputedLM) = try lm(box, "recompute", activations: "recompute")
         #expect(kept.status == 0 && recomputed.status == 0, "\(kept.stderr)\(recomputed.stderr)")
         #expect(keptLM != nil && keptLM == recomputedLM)
+        // Each really ran as told (a binary that ignored the variable would pass the comparison above).
+        #expect(kept.stderr.contains("lm: activations: keep") && recomputed.stderr.contains("lm: activations: recompute"),
+                "\(kept.stderr)\(recomputed.stderr)")
         let metrics = { (dir: String) in try? Data(contentsOf: box.url.appendingPathComponent(dir).appendingPathComponent("metrics.jsonl")) }
         #expect(metrics("keep") != nil && metrics("keep") == metrics("recompute"))
     }
@@ -31,5 +34,6 @@ struct ActivationsWorkerTests {
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.stderr.contains("XEXP_ACTIVATIONS=fast is not keep, recompute or auto"), "\(r.stderr)")
         #expect(written == nil)
+        #expect(!FileManager.default.fileExists(atPath: box.url.appendingPathComponent("bad").path), "the job directory was created")
     }
 }

@@ -5,6 +5,7 @@ import Testing
 
 /// Recomputing the decoder's blocks in backward is a memory choice made per machine (`XEXP_ACTIVATIONS`), outside
 /// every job's identity, so it must not change a bit of a training step: the logits, the loss, and every gradient.
+@Suite(.serialized)  // its tests set the process-wide policy
 struct ActivationMemoryTests {
     /// One training step of a 3-block decoder on a right-padded batch; the logits, loss and gradients it produces, and
     /// how many tape nodes its loss hangs from (recomputation records one node per block instead of the block's ops).
@@ -77,5 +78,39 @@ struct ActivationMemoryTests {
         #expect(ActivationMemory.configure(environment: [:], threads: 1, cheap: false) == .budget(Int(memory / cores / 4)))
         #expect(ActivationMemory.configure(environment: ["XEXP_ACTIVATIONS": "auto"], threads: Int(cores), cheap: false) == .budget(Int(memory / 4)))
         #expect(ActivationMemory.configure(environment: [:], threads: 1, cheap: true) == .recompute)
+    }
+
+    @Test("the memory auto divides is the smallest of physical memory, the cgroup's limit and the Slurm allocation")
+    func memoryLimit() throws {
+        let physical = ProcessInfo.processInfo.physicalMemory
+        let none = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-cgroup-\(UUID())").path
+        #expect(ActivationMemory.memoryLimit(environment: [:], cgroupFile: none) == physical)
+        let cgroup = FileManager.default.temporaryDirectory.appendingPathComponent("memory.max-\(UUID())")
+        try "max\n".write(to: cgroup, atomically: true, encoding: .utf8)
+        #expect(ActivationMemory.memoryLimit(environment: [:], cgroupFile: cgroup.path) == physical)
+        try "1073741824\n".write(to: cgroup, atomically: true, encoding: .utf8)
+        #expect(ActivationMemory.memoryLimit(environment: [:], cgroupFile: cgroup.path) == min(physical, 1 << 30))
+        #expect(ActivationMemory.memoryLimit(environment: ["SLURM_MEM_PER_NODE": "512"], cgroupFile: cgroup.path) == min(physical, 512 << 20))
+        #expect(ActivationMemory.memoryLimit(environment: ["SLURM_MEM_PER_CPU": "100", "SLURM_CPUS_PER_TASK": "3"], cgroupFile: none) == min(physical, 300 << 20))
+        try? FileManager.default.removeItem(at: cgroup)
+    }
+
+    /// A gradient already on the input (a stale one, or a consumer that ran first) must end with the same bits too:
+    /// the replay accumulates into that buffer as the taped pass does.
+    @Test("recomputing gives the same bits when the input already holds a gradient")
+    func existingGradient() throws {
+        func run(_ recompute: Bool) -> [Float] {
+            var rng = Philox(seed: 4)
+            let w = Tensor.randn([24, 16], std: 0.3, rng: &rng, requiresGrad: true)
+            let x = Tensor.randn([2, 5, 16], std: 1, rng: &rng, requiresGrad: true)
+            x.grad = Tensor.randn([2, 5, 16], std: 1e-3, rng: &rng)  // stale, small: rounding shows in the sum
+            let body = { (h: Tensor) in linear(linear(h, weight: w).silu(), weight: w.reshaped([16, 24])) + h }
+            let y = recompute ? Autograd.recomputing(x, parameters: [w], body) : body(x)
+            (y * y).mean().backward()
+            return x.grad!.values + w.grad!.values
+        }
+        let taped = run(false), recomputed = run(true)
+        let firstDifference = taped.indices.first { taped[$0].bitPattern != recomputed[$0].bitPattern }
+        #expect(firstDifference == nil, "differs from element \(firstDifference ?? 0)")
     }
 }

@@ -144,8 +144,8 @@ public func attention(
 
 /// Up to this many probabilities (B·H·T·S floats, 64 MB) a recorded attention keeps for its backward pass; past it,
 /// backward recomputes them. Either way gives the same bits; tests set 0 to check that.
-enum AttentionMemory {
-    nonisolated(unsafe) static var keptProbabilityFloats = 16 << 20
+public enum AttentionMemory {
+    nonisolated(unsafe) public static var keptProbabilityFloats = 16 << 20
 }
 
 /// Query blocks `(first, end, visibleKeys)`: one block without a causal mask; 64-row blocks with one.
