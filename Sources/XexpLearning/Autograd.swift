@@ -114,9 +114,9 @@ extension Autograd {
     ///
     /// The same bits as `body(input)` taped, under two conditions the decoder's blocks meet: `body` is a pure
     /// function of `input` and `parameters` (no randomness, no state), and no other consumer of `input` adds to its
-    /// gradient while this node's backward runs (the taped pass could interleave their contributions). The replayed tape is the same ops in the same
-    /// order, every tensor inside it gets its gradient contributions in the same order, and the output's gradient is
-    /// handed over as is (not added to a zero buffer, which would turn -0 into +0).
+    /// gradient while this node's backward runs (the taped pass could interleave their contributions). The replayed
+    /// tape is the same ops in the same order, every tensor inside it gets its gradient contributions in the same
+    /// order, and the output's gradient is handed over as is (not added to a zero buffer, which would turn -0 into +0).
     public static func recomputing(_ input: Tensor, parameters: [Tensor], _ body: @escaping (Tensor) -> Tensor) -> Tensor {
         let inputs = [input] + parameters
         guard isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return body(input) }

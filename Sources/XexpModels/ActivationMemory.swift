@@ -26,7 +26,7 @@ public enum ActivationMemory {
     /// attention keeps up to 64 MB per call), doubled for the buffer pool, which holds one step's buffers while the
     /// next step's batch length asks for other sizes. Measured, 20 steps at the `paper` batch of 32 on one thread:
     /// recomputing saves 0.77 GB on `mini-xmodel-lm` and 1.15 GB on `mini-llama3` (README, Memory).
-    public static func keptBytes(batch: Int, length: Int, config c: LLMConfig) -> Int {
+    static func keptBytes(batch: Int, length: Int, config c: LLMConfig) -> Int {
         let kept = batch * c.numAttentionHeads * length * length <= AttentionMemory.keptProbabilityFloats
         let probabilities = kept ? c.numAttentionHeads * length : 0
         let perTokenPerBlock = 8 * c.hiddenSize + 4 * c.kvWidth + 3 * c.intermediateSize + probabilities

@@ -23,7 +23,7 @@ public struct StageContext: Sendable {
         threads = max(1, Int(env["XEXP_THREADS"] ?? env["OPENBLAS_NUM_THREADS"] ?? "") ?? 1)
         // The LM's pretraining recomputes by default: short sequences make it cheap (ActivationMemory.configure).
         guard let activations = ActivationMemory.configure(environment: env, threads: threads, cheap: stage == "lm") else {
-            throw StageFailure("XEXP_ACTIVATIONS=\(env["XEXP_ACTIVATIONS"] ?? "") is not keep, recompute or auto; unset it for auto (recompute only where memory per job is short)")
+            throw StageFailure("XEXP_ACTIVATIONS=\(env["XEXP_ACTIVATIONS"] ?? "") is not keep, recompute or auto; unset it for auto")
         }
         self.activations = activations
     }
