@@ -93,6 +93,7 @@ let package = Package(
         .target(
             name: "XexpModels",
             dependencies: ["XexpLearning"],
+            exclude: ["README.md"],
             swiftSettings: engineSettings
         ),
         .executableTarget(
