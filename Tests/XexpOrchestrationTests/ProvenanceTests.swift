@@ -92,4 +92,17 @@ struct ProvenanceTests {
         #expect(text.hasPrefix("job \(id)\n"))
         #expect(text.contains("stdout.log"))
     }
+
+    /// A sweep run again lists its trials once per invocation; "used by" counts the trial once and says how many
+    /// uses there were, so a job resumed twice does not read as shared by three trials.
+    @Test func aTrialRerunByLaterInvocationsCountsOnce() throws {
+        let dir = TempDir()
+        try runSweep(dir, Self.spec)
+        let (_, store) = try runSweep(dir, Self.spec)
+        let id = try #require(try store.pool.read { try String.fetchOne($0, sql: "SELECT id FROM jobs WHERE stage = 'two' ORDER BY id LIMIT 1") })
+        let p = try store.provenance(of: id)
+        #expect(p.usedBy.map(\.run) == ["s@1", "s@2"])
+        let text = p.render(timeZone: TimeZone(identifier: "UTC")!)
+        #expect(text.contains("used by: 1 trial(s), 2 use(s) in s@1, s@2\n"), "\(text)")
+    }
 }

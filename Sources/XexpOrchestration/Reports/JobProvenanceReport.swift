@@ -38,7 +38,11 @@ extension JobProvenance {
         out += "upstream:" + (upstream.isEmpty ? " none\n" : "\n" + upstream.map { "  \($0.id)  \($0.stage)\n" }.joined())
         out += "downstream:" + (downstream.isEmpty ? " none\n" : "\n" + downstream.map { "  \($0.id)  \($0.stage)\n" }.joined())
         let runs = usedBy.reduce(into: [String]()) { if !$0.contains($1.run) { $0.append($1.run) } }
-        out += "used by: \(usedBy.count) trial(s) in \(runs.isEmpty ? "no sweep" : runs.joined(separator: ", "))\n"
+        // Each invocation records its own trials, so a sweep resumed twice lists one trial three times: count the
+        // distinct trials (sweep and parameters) and say how many uses there were when that differs.
+        let trials = Set(usedBy.map { "\($0.run.split(separator: "@").dropLast().joined(separator: "@")) \($0.parameters)" }).count
+        let uses = trials == usedBy.count ? "" : ", \(usedBy.count) use(s)"
+        out += "used by: \(trials) trial(s)\(uses) in \(runs.isEmpty ? "no sweep" : runs.joined(separator: ", "))\n"
         for use in usedBy.prefix(Self.maxUsesShown) { out += "  \(use.run) trial \(use.position)  \(use.parameters)\n" }
         if usedBy.count > Self.maxUsesShown { out += "  … and \(usedBy.count - Self.maxUsesShown) more\n" }
         out += "attempts:" + (attempts.isEmpty ? " none\n" : "\n")
