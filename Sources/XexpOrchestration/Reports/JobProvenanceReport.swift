@@ -40,7 +40,7 @@ extension JobProvenance {
         let runs = usedBy.reduce(into: [String]()) { if !$0.contains($1.run) { $0.append($1.run) } }
         // Each invocation records its own trials, so a sweep resumed twice lists one trial three times: count the
         // distinct trials (sweep and parameters) and say how many uses there were when that differs.
-        let trials = Set(usedBy.map { "\($0.run.split(separator: "@").dropLast().joined(separator: "@")) \($0.parameters)" }).count
+        let trials = Set(usedBy.map { [$0.sweep, $0.parameters] }).count
         let uses = trials == usedBy.count ? "" : ", \(usedBy.count) use(s)"
         out += "used by: \(trials) trial(s)\(uses) in \(runs.isEmpty ? "no sweep" : runs.joined(separator: ", "))\n"
         for use in usedBy.prefix(Self.maxUsesShown) { out += "  \(use.run) trial \(use.position)  \(use.parameters)\n" }

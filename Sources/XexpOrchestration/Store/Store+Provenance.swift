@@ -29,8 +29,9 @@ public struct JobProvenance: Sendable {
         public var id: JobID
         public var stage: String
     }
-    /// A trial that uses the job: its sweep run, position and parameters.
+    /// A trial that uses the job: its sweep, the invocation (`run`, "sweep@seq"), position and parameters.
     public struct Use: Sendable {
+        public var sweep: String
         public var run: String
         public var position: Int
         public var parameters: String
@@ -159,7 +160,8 @@ extension Store {
                 SELECT i.sweep, i.seq, t.position, t.params FROM trial_jobs tj JOIN trials t ON t.id = tj.trial_id
                 JOIN invocations i ON i.id = t.invocation_id WHERE tj.job_id = ? ORDER BY i.started_at, i.id, t.position
                 """, arguments: [id]).map {
-                JobProvenance.Use(run: "\($0["sweep"] as String)@\($0["seq"] as Int)", position: $0["position"], parameters: $0["params"])
+                let sweep: String = $0["sweep"]
+                return JobProvenance.Use(sweep: sweep, run: "\(sweep)@\($0["seq"] as Int)", position: $0["position"], parameters: $0["params"])
             }
             let attempts = try Row.fetchAll(db, sql: """
                 SELECT a.*, i.sweep AS inv_sweep, i.seq AS inv_seq FROM attempts a LEFT JOIN invocations i ON i.id = a.invocation_id
